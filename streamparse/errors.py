@@ -1,0 +1,98 @@
+"""One small exception hierarchy for everything streamparse raises.
+
+Malformed model output is never an exception: it becomes an
+:class:`~streamparse.events.InvalidToolCall` event carrying the raw text.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .message import Message
+
+
+class StreamParseError(Exception):
+    """Base of every error streamparse raises."""
+
+
+class UsageError(StreamParseError):
+    """The API was called in a way it does not allow (e.g. ``feed`` after ``close``)."""
+
+
+class FormatError(StreamParseError):
+    """A model format is unknown or its grammar is not usable by the machine."""
+
+
+class SSEError(StreamParseError):
+    """The byte stream is not a usable server-sent-events stream."""
+
+
+class EventTooLargeError(SSEError):
+    """One SSE event grew past the decoder's size cap."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"SSE event larger than {limit} bytes")
+        self.limit = limit
+
+
+class LLMError(StreamParseError):
+    """Base of errors talking to an LLM server.
+
+    ``partial`` holds what was received before the failure, folded into a
+    :class:`~streamparse.message.Message`, so nothing is lost.
+    """
+
+    def __init__(self, message: str, *, partial: Message | None = None) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
+class LLMConnectionError(LLMError):
+    """The server could not be reached, or the connection broke."""
+
+
+class LLMResponseError(LLMError):
+    """The server answered with an HTTP error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        error_type: str | None = None,
+        code: str | int | None = None,
+        param: str | None = None,
+        partial: Message | None = None,
+    ) -> None:
+        super().__init__(f"HTTP {status}: {message}", partial=partial)
+        self.status = status
+        self.server_message = message
+        self.error_type = error_type
+        self.code = code
+        self.param = param
+
+
+class LLMTimeoutError(LLMError):
+    """A timeout fired; ``timeout`` names which (connect, first_byte, idle, total)."""
+
+    def __init__(self, timeout: str, seconds: float, *, partial: Message | None = None) -> None:
+        super().__init__(f"{timeout} timeout after {seconds:g} s", partial=partial)
+        self.timeout = timeout
+        self.seconds = seconds
+
+
+class LLMStreamError(LLMError):
+    """The stream itself failed: an in-band error event, a truncated stream, or an undecodable event."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_type: str | None = None,
+        code: str | int | None = None,
+        partial: Message | None = None,
+    ) -> None:
+        super().__init__(message, partial=partial)
+        self.error_type = error_type
+        self.code = code

@@ -1,0 +1,140 @@
+"""The incremental parser: model text in, events out, as soon as they complete.
+
+A chunk-aware lexer finds the format's literals in the text; Lark's LALR
+parser, fed only those structural tokens, says which literals may come next
+and what the text between them is (see :mod:`streamparse.formats`).  Text
+that could still become a literal is held back until decided; everything
+else is emitted by the ``feed`` that received it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import lark
+from lark.parsers.lalr_interactive_parser import InteractiveParser
+
+from .calls import CallsScanner
+from .errors import UsageError
+from .events import Event, ReasoningDelta, TextDelta
+from .formats import Format, Kind, Mode, choices_of, load_format
+from .message import Message, MessageBuilder
+
+_END = "$END"
+
+
+def default_id(index: int) -> str:
+    """Call ids when no ``id_factory`` is given: deterministic, so any chunking gives the same events."""
+    return f"call_{index}"
+
+
+class Parser:
+    """Turns a stream of model text into events.
+
+    ``feed(text)`` returns the events the text completed; ``close()`` ends the
+    stream, flushing held-back text and reporting a block left open.
+    Memory is bounded by the current block (a call's text is kept until the
+    call completes) plus at most one literal's length of held-back text.
+    """
+
+    __slots__ = ("_format", "_ids", "_lark", "_mode", "_held", "_body", "_content", "_next_index", "_closed")
+
+    def __init__(self, format: str | Format = "hermes", *, id_factory: Callable[[int], str] | None = None) -> None:
+        self._format = format if isinstance(format, Format) else load_format(format)
+        self._ids = id_factory or default_id
+        self._lark: InteractiveParser | None = None  # None: at the grammar's start (made on demand)
+        self._mode: Mode = self._format.initial_mode
+        self._held = ""
+        self._body: CallsScanner | None = None
+        self._content = False  # the current content token has text
+        self._next_index = 0
+        self._closed = False
+
+    def feed(self, text: str) -> list[Event]:
+        """Parse the next piece of the stream; returns the events it completed."""
+        if self._closed:
+            raise UsageError("feed() after close()")
+        if not text:
+            return []
+        out: list[Event] = []
+        s = self._held + text if self._held else text
+        self._held = ""
+        pos = 0
+        while True:
+            mode = self._mode
+            if mode.kind is Kind.CALLS:
+                body = self._body
+                assert body is not None
+                stop, literal, end = body.scan(s, pos, out)
+                if literal is None:
+                    self._held = s[stop:]
+                    return out
+                self._body = None
+                self._content = True  # the body token is always fed, even empty
+                self._shift(literal, s[stop:end])
+                pos = end
+                continue
+            m = mode.search.search(s, pos)
+            if m is None:
+                self._emit(mode, s[pos:], out)
+                return out
+            start = m.start()
+            if start > pos:
+                self._emit(mode, s[pos:start], out)
+            if m.lastgroup != "lit":
+                self._held = s[start:]
+                return out
+            pos = m.end()
+            self._shift(mode.literals[m.group()], s[start:pos])
+
+    def close(self) -> list[Event]:
+        """End the stream: flush held-back text and report a block still open."""
+        if self._closed:
+            raise UsageError("close() called twice")
+        self._closed = True
+        out: list[Event] = []
+        held, self._held = self._held, ""
+        if self._body is not None:
+            self._body.close(held, out)
+            self._body = None
+        elif held:
+            self._emit(self._mode, held, out)
+        return out
+
+    def _emit(self, mode: Mode, text: str, out: list[Event]) -> None:
+        if text:
+            self._content = True
+            out.append(TextDelta(text=text) if mode.kind is Kind.TEXT else ReasoningDelta(text=text))
+
+    def _shift(self, terminal: str, literal: str) -> None:
+        """Feed Lark the content token (when due) and the literal; switch mode."""
+        parser = self._lark
+        if parser is None:
+            parser = self._lark = self._format.interactive()
+        mode = self._mode
+        if self._content or terminal not in mode.direct:
+            parser.feed_token(lark.Token(mode.terminal, ""))
+        parser.feed_token(lark.Token(terminal, ""))
+        self._content = False
+        if _END in choices_of(parser):
+            # The input so far is a whole `start`: begin afresh so Lark's stacks stay flat.
+            self._lark = None
+            self._mode = self._format.initial_mode
+        else:
+            self._mode = self._format.mode(parser)
+        if self._mode.kind is Kind.CALLS:
+            self._body = CallsScanner(self._mode, literal, self._allocate, self._ids)
+
+    def _allocate(self) -> int:
+        index = self._next_index
+        self._next_index = index + 1
+        return index
+
+
+def parse(text: str, format: str | Format = "hermes", *, id_factory: Callable[[int], str] | None = None) -> Message:
+    """Parse a whole model output: the same machine as streaming, fed once."""
+    parser = Parser(format, id_factory=id_factory)
+    builder = MessageBuilder()
+    builder.extend(parser.feed(text))
+    builder.extend(parser.close())
+    return builder.build()
