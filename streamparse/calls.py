@@ -176,14 +176,20 @@ class CallsScanner:
         are in ``out``; otherwise ``s[stop:]`` must be held back and passed
         again, with more text, to the next call.
         """
-        base = self._text.length - pos  # block offset of s[0]
+        text = self._text
+        base = text.length - pos  # block offset of s[0]
         stop, literal, end = self._scan(s, pos, base, out)
         call = self._call
         if call is not None and call.name is not None and call.args_start >= 0 and not call.args_scalar:
             upto = call.args_end if call.args_end >= 0 else base + stop
-            if upto > call.sent:
-                self._send_args(call, upto, s, base, out)
-        self._text.append(s[pos:stop])
+            sent = call.sent
+            if upto > sent:
+                if sent >= text.length:  # the common case: all of it in this piece
+                    out.append(ToolCallDelta(index=call.index, arguments=s[sent - base : upto - base]))
+                    call.sent = upto
+                else:
+                    self._send_args(call, upto, s, base, out)
+        text.append(s[pos:stop] if pos or stop != len(s) else s)
         if literal is not None:
             self._text.append(s[stop:end])
             self._finish(out)

@@ -1,0 +1,661 @@
+"""An embedded OpenAI-compatible server that streams scripted replies.
+
+It speaks vLLM's current wire format (FACTS §1) byte for byte, so the test
+suite, ``streamparse demo`` and users' own UI tests can run against a real
+socket without a GPU::
+
+    async with Server(["Hi!", Reply("Sure.<tool_call>...</tool_call>")]) as server:
+        ...  # point any OpenAI client at server.base_url
+
+Each request to ``/v1/chat/completions`` takes the next reply of a list, or
+asks a callable ``(request_json) -> Reply | str``. A :class:`Fault` on a
+reply (or on the whole server) breaks the response in one of the ways real
+servers and proxies do.
+
+Script files (``streamparse serve --script FILE``, :func:`load_script`) are
+JSON: a list whose items are either a string (the raw model output) or an
+object with the fields of :class:`Reply`, ``fault`` being an object with the
+fields of :class:`Fault`::
+
+    [
+      "Hello! How can I help?",
+      {"text": "<tool_call>\\n{\\"name\\": \\"get_weather\\", \\"arguments\\": {\\"city\\": \\"Paris\\"}}\\n</tool_call>",
+       "reasoning": "The user wants the weather."},
+      {"text": "It is sunny.", "fault": {"status": 429, "retry_after": 1}}
+    ]
+
+Unknown fields are an error, so a typo cannot silently do nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import msgspec
+from aiohttp import web
+
+from .chunking import Chunking
+from .events import (
+    Event,
+    InvalidToolCall,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallEnd,
+    ToolCallStart,
+)
+from .parser import Parser
+
+__all__ = ["Fault", "RecordedRequest", "Reply", "Script", "Server", "load_script"]
+
+
+class Fault(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Ways to break one response (or every response, set on the server).
+
+    Event counts (``drop_after``, ``error_after``, ``stall_after``) count
+    ``data:`` events: the role chunk is event 1, ``[DONE]`` counts too.
+    Options that only make sense while streaming are ignored for
+    ``stream: false`` requests, except ``drop_after``, which then closes the
+    connection without an answer.
+    """
+
+    status: int | None = None
+    """Answer with this HTTP error status and an error JSON, no stream."""
+    error_format: Literal["current", "flat"] = "current"
+    """``current``: ``{"error":{...}}``; ``flat``: vLLM < 0.10.1's ``{"object":"error",...}``."""
+    message: str = "injected fault"
+    error_type: str | None = None
+    """Error ``type``; default derived from the status (``RateLimitError`` for 429...)."""
+    retry_after: float | str | None = None
+    """Send a ``Retry-After`` header with the error status."""
+    headers_delay: float = 0.0
+    """Seconds to wait before sending the response headers."""
+    drop_after: int | None = None
+    """Abort the TCP connection after this many events."""
+    error_after: int | None = None
+    """After this many events send ``data: {"error":...}`` (code 500), then ``[DONE]``."""
+    done: bool = True
+    """False: end the stream without ``data: [DONE]``."""
+    keep_alive: bool = False
+    """Send ``: keep-alive`` comments between events."""
+    crlf: bool = False
+    """End lines with CRLF instead of LF."""
+    one_event: bool = False
+    """Send the whole text (and the whole reasoning) in a single delta each,
+    e.g. one multi-megabyte event."""
+    stall_after: int | None = None
+    """Pause for ``stall`` seconds after this many events (idle-timeout tests)."""
+    stall: float = 0.0
+
+
+class Reply(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One scripted answer: the raw model output and how to deliver it."""
+
+    text: str = ""
+    """Raw model output, tool-call tags included."""
+    reasoning: str | None = None
+    """Sent first, in ``delta.reasoning`` (``message.reasoning``)."""
+    finish_reason: str | None = None
+    """Override the finish reason (e.g. ``length`` for a truncated call)."""
+    fault: Fault | None = None
+    """Overrides the server-wide fault for this reply."""
+
+
+Script = Union[Sequence[Union[Reply, str]], Callable[[dict[str, Any]], Union[Reply, str]]]
+"""Replies in request order, or a function of the request JSON."""
+
+
+class RecordedRequest(msgspec.Struct, frozen=True):
+    """A chat-completions request as the server received it."""
+
+    json: dict[str, Any]
+    headers: dict[str, str]
+    """Header names lowercased; a repeated header keeps its last value."""
+
+
+def load_script(path: str | Path) -> list[Reply]:
+    """Read a JSON script file (format in the module docstring)."""
+    items = msgspec.json.decode(Path(path).read_bytes(), type=list[Union[Reply, str]])
+    return [Reply(item) if isinstance(item, str) else item for item in items]
+
+
+_WRITE_BATCH = 64 * 1024
+"""Bytes gathered before one ``resp.write`` when there is no delay: one
+write per event would make syscalls, not encoding, the bottleneck."""
+_GROUP = 256
+"""Events encoded together in one join (about 50 KB of small deltas)."""
+_SHUTDOWN_GRACE = 0.25
+"""Seconds aiohttp waits for handlers other than chat completions at ``stop``."""
+_DROP_FLUSH = 1.0
+"""Longest wait for written events to leave the buffer before an abort."""
+
+_ERROR_TYPES = {
+    400: "BadRequestError",
+    401: "AuthenticationError",
+    403: "PermissionDeniedError",
+    404: "NotFoundError",
+    422: "UnprocessableEntityError",
+    429: "RateLimitError",
+    500: "InternalServerError",
+    503: "ServiceUnavailableError",
+}
+_NO_FAULT = Fault()
+_encode = msgspec.json.encode
+
+
+def _error_json(status: int, message: str, error_type: str | None, fmt: str) -> bytes:
+    info = {
+        "message": message,
+        "type": error_type
+        or _ERROR_TYPES.get(status, "InternalServerError" if status >= 500 else "BadRequestError"),
+        "param": None,
+        "code": status,
+    }
+    return _encode({"object": "error", **info} if fmt == "flat" else {"error": info})
+
+
+def _error_response(status: int, message: str, fault: Fault = _NO_FAULT) -> web.Response:
+    headers = {}
+    if fault.retry_after is not None:
+        retry = fault.retry_after
+        headers["Retry-After"] = retry if isinstance(retry, str) else format(retry, "g")
+    return web.Response(
+        status=status,
+        body=_error_json(status, message, fault.error_type, fault.error_format),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+class _ToolDeltas:
+    """Maps parser events to vLLM delta objects, numbering calls as they start."""
+
+    def __init__(self, reasoning_key: str) -> None:
+        self.reasoning_key = reasoning_key
+        self.calls = 0
+        self._wire_index: dict[int, int] = {}
+
+    def delta(self, events: Sequence[Event]) -> bytes | None:
+        if len(events) == 1:
+            # Most pieces give one text or argument fragment: skip the dicts.
+            event = events[0]
+            if type(event) is TextDelta:
+                return b'{"content":' + _encode(event.text) + b"}"
+            if type(event) is ToolCallDelta:
+                return b"".join(
+                    (
+                        b'{"content":null,"tool_calls":[{"index":',
+                        str(self._wire_index[event.index]).encode(),
+                        b',"function":{"arguments":',
+                        _encode(event.arguments),
+                        b"}}]}",
+                    )
+                )
+        content: list[str] = []
+        reasoning: list[str] = []
+        entries: list[dict[str, Any]] = []
+        for event in events:
+            if isinstance(event, TextDelta):
+                content.append(event.text)
+            elif isinstance(event, ReasoningDelta):
+                reasoning.append(event.text)
+            elif isinstance(event, ToolCallStart):
+                index = self._wire_index[event.index] = len(self._wire_index)
+                entries.append(
+                    {
+                        "id": event.id,
+                        "type": "function",
+                        "index": index,
+                        "function": {"name": event.name},
+                    }
+                )
+            elif isinstance(event, ToolCallDelta):
+                index = self._wire_index[event.index]
+                last = entries[-1] if entries else None
+                if last is not None and last["index"] == index and "arguments" in last["function"]:
+                    last["function"]["arguments"] += event.arguments
+                else:
+                    entries.append({"index": index, "function": {"arguments": event.arguments}})
+            elif isinstance(event, ToolCallEnd):
+                self.calls += 1
+            elif isinstance(event, InvalidToolCall):
+                # vLLM hands a block it cannot parse back as plain content.
+                content.append(event.raw)
+        if not (content or reasoning or entries):
+            return None
+        delta: dict[str, Any] = {}
+        if content or entries:
+            delta["content"] = "".join(content) if content else None
+        if reasoning:
+            delta[self.reasoning_key] = "".join(reasoning)
+        if entries:
+            delta["tool_calls"] = entries
+        return _encode(delta)
+
+
+def _tool_id(index: int) -> str:
+    """The parser's ``id_factory``: vLLM's random call ids, not ``call_<index>``."""
+    return f"chatcmpl-tool-{secrets.token_hex(16)}"
+
+
+class Server:
+    """The scripted OpenAI-compatible server; an async context manager.
+
+    ``tool_parser=True`` parses tool calls server-side like vLLM's
+    ``--enable-auto-tool-choice --tool-call-parser hermes`` (calls go in
+    ``delta.tool_calls``); False sends the raw text, tags included, as
+    content. The first ``fail_first`` chat requests get ``failure`` instead
+    of their reply, without using up a script entry.
+    """
+
+    def __init__(
+        self,
+        script: Script = (),
+        *,
+        tool_parser: bool = False,
+        tool_format: str = "hermes",
+        model: str = "streamparse-test",
+        chunking: Chunking = Chunking(),
+        delay: float = 0.0,
+        fault: Fault | None = None,
+        fail_first: int = 0,
+        failure: Fault = Fault(status=503, message="service unavailable"),
+        reasoning_field: str = "reasoning",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if isinstance(script, str):
+            raise TypeError("script must be a list of replies or a callable, not one string")
+        self._script: Callable[[dict[str, Any]], Reply | str] | None = None
+        self.replies: list[Reply | str] = []
+        """The list script; tests may append to it while the server runs."""
+        if callable(script):
+            self._script = script
+        else:
+            self.replies = list(script)
+        self.tool_parser = tool_parser
+        self.tool_format = tool_format
+        self.model = model
+        self.chunking = chunking
+        self.delay = delay
+        self.fault = fault
+        self.fail_first = fail_first
+        self.failure = failure
+        self.reasoning_field = reasoning_field
+        self.host = host
+        self.port = port
+        self.requests: list[RecordedRequest] = []
+        self.disconnects = 0
+        """Streams the client left before the end (seen as a reset or a cancel)."""
+        self._served = 0
+        self._next_reply = 0
+        self._stopping = False
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self._disconnected = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        # Benchmarks stream the same long reply many times, and cutting it
+        # is a third of an event's cost. Per server, so the memory goes with it.
+        self._split = functools.lru_cache(maxsize=4)(_split)
+        self.app = web.Application(client_max_size=64 * 1024 * 1024)
+        self.app.router.add_post("/v1/chat/completions", self._chat)
+        self.app.router.add_get("/v1/models", self._models)
+        self.app.router.add_get("/health", self._health)
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """``http://host:port``, the real port once started."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI ``base_url``: ``http://host:port/v1``."""
+        return f"{self.url}/v1"
+
+    async def start(self) -> None:
+        """Listen on ``host:port``; port 0 picks a free port."""
+        if self._runner is not None:
+            return
+        self._stopping = False
+        # handler_cancellation: a client that goes away cancels its handler
+        # at once, even mid-sleep, so the disconnect is seen (and counted).
+        runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            handler_cancellation=True,
+            shutdown_timeout=_SHUTDOWN_GRACE,
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Stop listening and cancel running responses."""
+        if self._runner is None:
+            return
+        self._stopping = True
+        # aiohttp would first wait for running handlers; a test server
+        # ends them at once, so a stalled stream cannot slow a test down.
+        for task in self._handlers:
+            task.cancel()
+        runner, self._runner = self._runner, None
+        await runner.cleanup()
+
+    async def serve_forever(self) -> None:
+        """Run until cancelled (Ctrl-C under ``asyncio.run``), then stop."""
+        await self.start()
+        try:
+            await asyncio.get_running_loop().create_future()
+        finally:
+            await self.stop()
+
+    async def __aenter__(self) -> Server:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def wait_for_disconnects(self, count: int = 1, *, timeout: float = 5.0) -> None:
+        """Wait until ``disconnects >= count``; ``TimeoutError`` after ``timeout``."""
+
+        async def reached() -> None:
+            while self.disconnects < count:
+                await self._disconnected.wait()
+
+        await asyncio.wait_for(reached(), timeout)
+
+    def _note_disconnect(self) -> None:
+        self.disconnects += 1
+        self._disconnected.set()
+        self._disconnected = asyncio.Event()
+
+    # -- routes ------------------------------------------------------------
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.Response()
+
+    async def _models(self, request: web.Request) -> web.Response:
+        model = {
+            "id": self.model,
+            "object": "model",
+            "created": int(time.time()),
+            "owned_by": "streamparse",
+        }
+        body = _encode({"object": "list", "data": [model]})
+        return web.Response(body=body, content_type="application/json")
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        try:
+            return await self._answer(request)
+        except (ConnectionResetError, asyncio.CancelledError):
+            if not self._stopping:
+                self._note_disconnect()
+            raise
+        finally:
+            self._handlers.discard(task)
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = msgspec.json.decode(await request.read())
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            return _error_response(400, f"invalid JSON body: {exc}")
+        if not isinstance(body, dict):
+            return _error_response(400, "the request body must be a JSON object")
+        self.requests.append(RecordedRequest(body, {k.lower(): v for k, v in request.headers.items()}))
+
+        failing = self._served < self.fail_first
+        self._served += 1
+        reply = Reply()
+        if not (failing and self.failure.status is not None):
+            try:
+                next_reply = self._reply(body, consume=not failing)
+            except Exception as exc:  # the user's script: report it to the client
+                return _error_response(500, f"script raised {exc!r}")
+            if next_reply is None:
+                message = f"streamparse test server: script exhausted after {len(self.replies)} replies"
+                return _error_response(500, message)
+            reply = next_reply
+        fault = self.failure if failing else reply.fault or self.fault or _NO_FAULT
+        if fault.headers_delay:
+            await asyncio.sleep(fault.headers_delay)
+        if fault.status is not None:
+            return _error_response(fault.status, fault.message, fault)
+        if body.get("stream") is True:
+            return await self._stream(request, body, reply, fault)
+        if fault.drop_after is not None:
+            return await _drop(request, web.StreamResponse())
+        return self._complete(body, reply)
+
+    def _reply(self, body: dict[str, Any], *, consume: bool) -> Reply | None:
+        """The reply for this request; None when the list is used up."""
+        if self._script is not None:
+            reply = self._script(body)
+        elif self._next_reply < len(self.replies):
+            reply = self.replies[self._next_reply]
+            self._next_reply += consume
+        else:
+            return None
+        return Reply(reply) if isinstance(reply, str) else reply
+
+    # -- responses ---------------------------------------------------------
+
+    def _pieces(self, text: str, fault: Fault) -> Sequence[str]:
+        if fault.one_event:
+            return (text,) if text else ()
+        return self._split(self.chunking, text)
+
+    def _parser(self) -> Parser:
+        return Parser(self.tool_format, id_factory=_tool_id)
+
+    def _events(
+        self, body: dict[str, Any], reply: Reply, fault: Fault, group: int
+    ) -> Iterator[tuple[int, bytes]]:
+        """The response's ``data:`` events, encoded and framed, up to ``group``
+        per item: ``(how many, bytes)``."""
+        nl2 = b"\r\n\r\n" if fault.crlf else b"\n\n"
+        head = b"".join(
+            (
+                b'data: {"id":"chatcmpl-',
+                secrets.token_hex(16).encode(),
+                b'","object":"chat.completion.chunk","created":',
+                str(int(time.time())).encode(),
+                b',"model":',
+                _encode(body.get("model") or self.model),
+            )
+        )
+        choice = head + b',"choices":[{"index":0,"delta":'
+        tail = b',"logprobs":null,"finish_reason":null}]}' + nl2
+        yield 1, choice + b'{"role":"assistant","content":""}' + tail
+        tools = _ToolDeltas(self.reasoning_field)
+        tokens = 0
+        for count, deltas in self._deltas(reply, fault, tools, group, tail + choice):
+            tokens += count
+            yield count, choice + deltas + tail
+        finish = reply.finish_reason or ("tool_calls" if tools.calls else "stop")
+        end = b',"logprobs":null,"finish_reason":' + _encode(finish) + b',"stop_reason":null}]}'
+        yield 1, choice + b"{}" + end + nl2
+        options = body.get("stream_options")
+        if isinstance(options, dict) and options.get("include_usage") is True:
+            yield 1, head + b',"choices":[],"usage":' + _usage(body, tokens) + b"}" + nl2
+        if fault.done:
+            yield 1, b"data: [DONE]" + nl2
+
+    def _deltas(
+        self, reply: Reply, fault: Fault, tools: _ToolDeltas, group: int, joint: bytes
+    ) -> Iterator[tuple[int, bytes]]:
+        """Delta objects after the role chunk, up to ``group`` of them joined by
+        ``joint`` (the bytes that close one event and open the next)."""
+        yield from self._plain(self.reasoning_field, reply.reasoning or "", fault, group, joint)
+        if not self.tool_parser:
+            yield from self._plain("content", reply.text, fault, group, joint)
+            return
+        parser = self._parser()
+        batch: list[bytes] = []
+        for piece in self._pieces(reply.text, fault):
+            # feed("") gives nothing, yet servers do send empty deltas.
+            delta = tools.delta(parser.feed(piece)) if piece else b'{"content":""}'
+            if delta is not None:
+                batch.append(delta)
+                if len(batch) == group:
+                    yield group, joint.join(batch)
+                    batch = []
+        delta = tools.delta(parser.close())
+        if delta is not None:
+            batch.append(delta)
+        if batch:
+            yield len(batch), joint.join(batch)
+
+    def _plain(
+        self, key: str, text: str, fault: Fault, group: int, joint: bytes
+    ) -> Iterator[tuple[int, bytes]]:
+        """``{key: piece}`` deltas, grouped like :meth:`_deltas`."""
+        # One C-level join per group and no per-event concatenation: the
+        # benchmarks push millions of events through here.
+        pieces = self._pieces(text, fault)
+        opener = b'{"' + key.encode() + b'":'
+        between = b"}" + joint + opener
+        for start in range(0, len(pieces), group):
+            chunk = pieces[start : start + group]
+            yield len(chunk), opener + between.join(map(_encode, chunk)) + b"}"
+
+    async def _stream(
+        self, request: web.Request, body: dict[str, Any], reply: Reply, fault: Fault
+    ) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
+        await resp.prepare(request)
+        nl2 = b"\r\n\r\n" if fault.crlf else b"\n\n"
+        marks = {n for n in (fault.drop_after, fault.stall_after, fault.error_after) if n is not None}
+        delay = self.delay
+        # Faults and delays act between single events; otherwise events go
+        # out in groups and several groups per write.
+        group = 1 if marks or delay or fault.keep_alive else _GROUP
+        batch: list[bytes] = []
+        size = 0
+        sent = 0
+        for count, data in self._events(body, reply, fault, group):
+            if sent in marks:
+                if batch:
+                    await resp.write(b"".join(batch))
+                    batch, size = [], 0
+                if sent == fault.drop_after:
+                    return await _drop(request, resp)
+                if sent == fault.stall_after:
+                    await asyncio.sleep(fault.stall)
+                if sent == fault.error_after:
+                    error = _error_json(500, fault.message, fault.error_type, fault.error_format)
+                    batch.append(b"data: " + error + nl2)
+                    if fault.done:
+                        batch.append(b"data: [DONE]" + nl2)
+                    break
+            if sent and fault.keep_alive:
+                batch.append(b": keep-alive" + nl2)
+            batch.append(data)
+            size += len(data)
+            sent += count
+            if delay:
+                await resp.write(b"".join(batch))
+                batch, size = [], 0
+                await asyncio.sleep(delay)
+            elif size >= _WRITE_BATCH:
+                await resp.write(b"".join(batch))
+                batch, size = [], 0
+        if batch:
+            await resp.write(b"".join(batch))
+        await resp.write_eof()
+        return resp
+
+    def _complete(self, body: dict[str, Any], reply: Reply) -> web.Response:
+        tokens = len(self._split(self.chunking, reply.reasoning or "")) + len(
+            self._split(self.chunking, reply.text)
+        )
+        content, reasoning = reply.text, reply.reasoning or ""
+        calls: list[dict[str, Any]] = []
+        if self.tool_parser:
+            parser = self._parser()
+            text: list[str] = []
+            for event in [*parser.feed(reply.text), *parser.close()]:
+                if isinstance(event, TextDelta):
+                    text.append(event.text)
+                elif isinstance(event, InvalidToolCall):
+                    text.append(event.raw)
+                elif isinstance(event, ReasoningDelta):
+                    reasoning += event.text
+                elif isinstance(event, ToolCallEnd):
+                    # vLLM re-serializes the parsed arguments with json.dumps.
+                    arguments = json.dumps(event.arguments, ensure_ascii=False)
+                    calls.append(
+                        {
+                            "id": event.id,
+                            "type": "function",
+                            "function": {"name": event.name, "arguments": arguments},
+                        }
+                    )
+            content = "".join(text)
+        message = {
+            "role": "assistant",
+            "content": content if content.strip() else None,
+            "tool_calls": calls,
+            self.reasoning_field: reasoning or None,
+        }
+        choice = {
+            "index": 0,
+            "message": message,
+            "logprobs": None,
+            "finish_reason": reply.finish_reason or ("tool_calls" if calls else "stop"),
+            "stop_reason": None,
+        }
+        result = {
+            "id": f"chatcmpl-{secrets.token_hex(16)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model") or self.model,
+            "choices": [choice],
+            "usage": msgspec.Raw(_usage(body, tokens)),
+        }
+        return web.Response(body=_encode(result), content_type="application/json")
+
+
+def _split(chunking: Chunking, text: str) -> tuple[str, ...]:
+    return tuple(chunking.split(text))
+
+
+def _usage(body: dict[str, Any], completion_tokens: int) -> bytes:
+    # Roughly four characters per token, as tokenizers average on English.
+    prompt_tokens = max(1, len(_encode(body.get("messages") or [])) // 4)
+    return _encode(
+        {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
+    )
+
+
+async def _drop(request: web.Request, resp: web.StreamResponse) -> web.StreamResponse:
+    """Abort the connection once what was written has left the buffer."""
+    transport = request.transport
+    if transport is not None:
+        deadline = time.monotonic() + _DROP_FLUSH
+        while transport.get_write_buffer_size() and time.monotonic() < deadline:
+            await asyncio.sleep(0.001)
+        transport.abort()
+    return resp
