@@ -245,11 +245,12 @@ class CallsScanner:
                     self._junk = True
                 continue
             call = self._call
-            level = call is not None and depth == call.depth
-            if level and call.expect == _Expect.VALUE:  # type: ignore[union-attr]
-                i = self._value(s, i, base, call)  # type: ignore[arg-type]
+            # `here`: the call object whose own level we are at (keys, `:`, `,`), if any.
+            here = call if call is not None and depth == call.depth else None
+            if here is not None and here.expect == _Expect.VALUE:
+                i = self._value(s, i, base, here)
                 continue
-            m = (mode.level if level else mode.deep).search(s, i)
+            m = (mode.deep if here is None else mode.level).search(s, i)
             if m is None:
                 return n, None, n
             group = m.lastgroup
@@ -264,24 +265,24 @@ class CallsScanner:
             c = s[i - 1]
             if c == '"':
                 self._in_string = True
-                self._capturing = level and call.expect == _Expect.KEY  # type: ignore[union-attr]
+                self._capturing = here is not None and here.expect == _Expect.KEY
             elif c == "{" or c == "[":
                 self._depth = depth + 1
                 if c == "{" and call is None and self._array and depth == 1:
                     self._call = _Call(base + i - 1, 2)
-            elif c == ":":
-                if call.expect == _Expect.COLON:  # type: ignore[union-attr]
-                    call.expect = _Expect.VALUE  # type: ignore[union-attr]
-            elif c == ",":
-                if call.expect == _Expect.IN_VALUE:  # type: ignore[union-attr]
-                    self._end_value(call, base + i - 1)  # type: ignore[arg-type]
-                call.expect = _Expect.KEY  # type: ignore[union-attr]
+            elif here is not None and c == ":":
+                if here.expect == _Expect.COLON:
+                    here.expect = _Expect.VALUE
+            elif here is not None and c == ",":
+                if here.expect == _Expect.IN_VALUE:
+                    self._end_value(here, base + i - 1)
+                here.expect = _Expect.KEY
             else:  # a closing bracket
                 self._depth = depth - 1
-                if level:
-                    if call.expect == _Expect.IN_VALUE:  # type: ignore[union-attr]
-                        self._end_value(call, base + i - 1)  # type: ignore[arg-type]
-                    self._end_call(call, base + i, s, base, out)  # type: ignore[arg-type]
+                if here is not None:
+                    if here.expect == _Expect.IN_VALUE:
+                        self._end_value(here, base + i - 1)
+                    self._end_call(here, base + i, s, base, out)
                 elif call is not None and depth - 1 == call.depth and call.expect == _Expect.IN_VALUE:
                     self._end_value(call, base + i)
                 elif depth == 1:
