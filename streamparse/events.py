@@ -64,11 +64,11 @@ class InvalidToolCall(Event, frozen=True):
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """Token counts as the server reported them."""
+    """Token counts as the server reported them (None: not reported; servers send null and omit alike)."""
 
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
     completion_tokens_details: dict[str, Any] | None = None
 
 

@@ -1,0 +1,171 @@
+"""msgspec types for what an OpenAI-compatible server sends, and their decoders.
+
+Every field is ``T | None = None``: servers send null and leave fields out
+interchangeably, and a field we do not read is ignored (msgspec skips unknown
+keys), so new server fields never break decoding. (``Usage`` comes from
+:mod:`streamparse.events`: its counts default to 0 and must not be null.)
+Decoders are built once, at import. Garbage raises
+:class:`msgspec.DecodeError` (``ValidationError`` is a subclass); the client
+wraps it.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from .events import Usage
+
+__all__ = [
+    "DONE",
+    "ChatCompletion",
+    "ChunkChoice",
+    "CompletionChoice",
+    "ErrorDetail",
+    "FunctionPart",
+    "MessagePart",
+    "StreamPayload",
+    "ToolCallPart",
+    "decode_completion",
+    "decode_error_body",
+    "decode_payload",
+]
+
+# The data of the stream's last event; it is not JSON, so test it before decoding.
+DONE = "[DONE]"
+
+# gc=False on every type: decoded JSON cannot hold a reference cycle, and
+# untracked objects make the garbage collector run less often and faster
+# (half the cost per chunk when a client keeps the chunks).
+
+
+class FunctionPart(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """``function`` of a tool call: in a delta, either part may come alone."""
+
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ToolCallPart(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One entry of ``tool_calls``. Streamed entries are fragments to merge by
+    ``index``; a non-streaming message has whole calls (and may lack ``index``)."""
+
+    index: int | None = None
+    id: str | None = None
+    type: str | None = None
+    function: FunctionPart | None = None
+
+
+class MessagePart(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A streamed ``delta`` or a whole ``message``: OpenAI gives both one shape."""
+
+    role: str | None = None
+    content: str | None = None
+    reasoning: str | None = None
+    reasoning_content: str | None = None
+    tool_calls: list[ToolCallPart] | None = None
+
+    @property
+    def reasoning_text(self) -> str | None:
+        """The reasoning, whichever name the server used. Servers in the middle
+        of the rename send both with the same text: never add them up."""
+        return self.reasoning if self.reasoning is not None else self.reasoning_content
+
+
+class ChunkChoice(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One choice of a ``chat.completion.chunk``."""
+
+    index: int | None = None
+    delta: MessagePart | None = None
+    finish_reason: str | None = None
+    # vLLM: the stop string (str) or stop token id (int) that ended the choice.
+    stop_reason: int | str | None = None
+
+
+class ErrorDetail(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """The body of an error, in either shape the servers send."""
+
+    message: str | None = None
+    type: str | None = None
+    param: str | None = None
+    code: int | str | None = None
+
+
+class StreamPayload(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Anything a stream's ``data:`` can carry except ``[DONE]``: a chunk, a
+    usage-only chunk (``choices == []``), or an error: nested
+    ``{"error": {...}}``, a bare ``{"error": "text"}``, or flat
+    ``{"object": "error", "message": ...}``. One type, so one decode pass."""
+
+    id: str | None = None
+    object: str | None = None
+    model: str | None = None
+    choices: list[ChunkChoice] | None = None
+    usage: Usage | None = None
+    error: ErrorDetail | str | None = None
+    # Flat error fields (vLLM < 0.10.1).
+    message: str | None = None
+    type: str | None = None
+    param: str | None = None
+    code: int | str | None = None
+
+    def error_detail(self) -> ErrorDetail | None:
+        """The error this payload carries, whatever its shape; None for a chunk."""
+        if isinstance(self.error, ErrorDetail):
+            return self.error
+        if self.error is not None:
+            return ErrorDetail(message=self.error)
+        if self.object == "error":
+            return ErrorDetail(message=self.message, type=self.type, param=self.param, code=self.code)
+        return None
+
+
+class CompletionChoice(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One choice of a non-streaming ``chat.completion``."""
+
+    index: int | None = None
+    message: MessagePart | None = None
+    finish_reason: str | None = None
+    stop_reason: int | str | None = None
+
+
+class ChatCompletion(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A non-streaming ``chat.completion`` response."""
+
+    id: str | None = None
+    object: str | None = None
+    model: str | None = None
+    choices: list[CompletionChoice] | None = None
+    usage: Usage | None = None
+
+
+_payload_decoder = msgspec.json.Decoder(StreamPayload)
+_completion_decoder = msgspec.json.Decoder(ChatCompletion)
+
+
+def decode_payload(data: str | bytes) -> StreamPayload:
+    """Decode one SSE ``data`` payload (test for :data:`DONE` first)."""
+    try:
+        return _payload_decoder.decode(data)
+    except UnicodeDecodeError as exc:  # only bytes input can raise it
+        raise msgspec.DecodeError(f"payload is not UTF-8: {exc}") from exc
+
+
+def decode_completion(body: str | bytes) -> ChatCompletion:
+    """Decode a non-streaming response body."""
+    try:
+        return _completion_decoder.decode(body)
+    except UnicodeDecodeError as exc:
+        raise msgspec.DecodeError(f"response body is not UTF-8: {exc}") from exc
+
+
+def decode_error_body(body: bytes) -> tuple[str, str | None, int | str | None, str | None]:
+    """``(message, type, code, param)`` of an HTTP error body in either JSON
+    shape; for any other body (HTML from a proxy, plain text, unknown JSON)
+    the body's text is the message."""
+    try:
+        detail = _payload_decoder.decode(body).error_detail()
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        detail = None
+    if detail is None or detail.message is None:
+        return body.decode("utf-8", "replace").strip(), None, None, None
+    return detail.message, detail.type, detail.code, detail.param
