@@ -1,5 +1,7 @@
 """streamparse: typed tool-call events from a live stream of LLM output."""
 
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
 from .errors import (
     EventTooLargeError,
@@ -28,8 +30,28 @@ from .formats import Format, available_formats, load_format
 from .message import Message, MessageBuilder, ToolCall
 from .parser import Parser, parse
 
+if TYPE_CHECKING:
+    from .client import Client, Response, Retries, Stream, Timeouts
+
+# The client needs aiohttp; importing it lazily keeps `import streamparse` (the sans-IO core) free of it.
+_CLIENT_NAMES = frozenset({"Client", "Response", "Retries", "Stream", "Timeouts"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLIENT_NAMES:
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'streamparse' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
+    "Client",
+    "Response",
+    "Retries",
+    "Stream",
+    "Timeouts",
     "Event",
     "EventTooLargeError",
     "Finish",

@@ -1,0 +1,139 @@
+"""Sans-IO folding of a chat-completions response: chunks in, events out.
+
+What a streaming client does with each SSE ``data`` payload, without the
+network, so a recorded stream (``streamparse parse --sse``) gives exactly the
+events a live one does: ``content`` goes through the
+:class:`~streamparse.parser.Parser`, ``delta.tool_calls`` through the
+:class:`~streamparse.toolcalls.ToolCallAccumulator`, ``delta.reasoning`` (or
+``reasoning_content``) becomes :class:`~streamparse.events.ReasoningDelta`, and
+the response ends with a :class:`~streamparse.events.Finish`::
+
+    folder = ChunkFolder("hermes")
+    for payload in sse_decoder.feed_data(data):
+        handle(folder.feed(payload))
+    handle(folder.eof())  # at end of input, unless folder.done
+
+A non-streaming response goes through :meth:`ChunkFolder.add`,
+:meth:`~ChunkFolder.content` and :meth:`~ChunkFolder.tool_calls` directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+
+from .errors import LLMStreamError
+from .events import Event, Finish, ReasoningDelta, Usage
+from .formats import Format
+from .message import Message, MessageBuilder
+from .parser import Parser
+from .toolcalls import ToolCallAccumulator
+from .wire import DONE, StreamPayload, ToolCallPart, decode_payload
+
+__all__ = ["ChunkFolder"]
+
+
+class ChunkFolder:
+    """One response's chunks folded into events and a :class:`Message`.
+
+    ``finish_reason`` and ``usage`` hold the last ones seen; ``done`` turns
+    True once the response ended (``[DONE]``, or :meth:`end`), after which
+    payloads are ignored.
+    """
+
+    __slots__ = ("parser", "calls", "builder", "finish_reason", "usage", "done", "_closed")
+
+    def __init__(self, format: str | Format = "hermes") -> None:
+        self.parser = Parser(format)
+        self.calls = ToolCallAccumulator()
+        self.builder = MessageBuilder()
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self.done = False
+        self._closed = False
+
+    @property
+    def message(self) -> Message:
+        """Everything folded so far, as one message."""
+        return self.builder.build()
+
+    def feed(self, payload: str) -> list[Event]:
+        """The events of one SSE ``data`` payload; ``[DONE]`` ends the response.
+
+        Raises :class:`~streamparse.errors.LLMStreamError` for a payload that
+        is not a chunk and for an in-band error event.
+        """
+        if self.done:
+            return []
+        if payload == DONE:
+            return self.end()
+        try:
+            chunk = decode_payload(payload)
+        except msgspec.DecodeError as exc:
+            raise LLMStreamError(f"undecodable event: {exc}: {payload[:200]!r}") from exc
+        return self.chunk(chunk)
+
+    def chunk(self, chunk: StreamPayload) -> list[Event]:
+        """The events of one decoded chunk (see :meth:`feed`)."""
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        error = chunk.error_detail()
+        if error is not None:
+            raise LLMStreamError(error.message or "error event", error_type=error.type, code=error.code)
+        out: list[Event] = []
+        for choice in chunk.choices or ():
+            delta = choice.delta
+            if delta is not None:
+                reasoning = delta.reasoning_text
+                if reasoning:
+                    event = ReasoningDelta(text=reasoning)
+                    self.builder.add(event)
+                    out.append(event)
+                if delta.content:
+                    out += self.content(delta.content)
+                if delta.tool_calls:
+                    out += self.tool_calls(delta.tool_calls)
+            if choice.finish_reason is not None:
+                self.finish_reason = choice.finish_reason
+        return out
+
+    def add(self, event: Event) -> None:
+        """Fold an event made elsewhere (a whole message's reasoning)."""
+        self.builder.add(event)
+
+    def content(self, text: str) -> list[Event]:
+        """Model text: tags in it become calls."""
+        events = self.parser.feed(text)
+        self.builder.extend(events)
+        return events
+
+    def tool_calls(self, entries: Iterable[ToolCallPart]) -> list[Event]:
+        """Calls the server parsed itself, accumulated by ``index``."""
+        events = self.calls.feed(entries)
+        self.builder.extend(events)
+        return events
+
+    def close(self) -> list[Event]:
+        """Flush the parsers: held-back text, and calls left open. Only the first call does anything."""
+        if self._closed:
+            return []
+        self._closed = True
+        events = self.parser.close() + self.calls.close()
+        self.builder.extend(events)
+        return events
+
+    def end(self) -> list[Event]:
+        """The response is complete: :meth:`close`, then a :class:`Finish`."""
+        self.done = True
+        return [*self.close(), Finish(finish_reason=self.finish_reason, usage=self.usage)]
+
+    def eof(self) -> list[Event]:
+        """The input ended. Without ``[DONE]`` a ``finish_reason`` must have
+        come (some servers omit ``[DONE]``); otherwise the stream was cut and
+        :class:`~streamparse.errors.LLMStreamError` is raised."""
+        if self.done:
+            return []
+        if self.finish_reason is None:
+            raise LLMStreamError("stream ended without [DONE] and without a finish_reason")
+        return self.end()

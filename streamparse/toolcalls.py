@@ -1,0 +1,147 @@
+"""Tool calls a server parsed itself (``delta.tool_calls``), turned into the parser's events.
+
+Entries are accumulated by ``index`` (never by id or position).  A call
+starts when its name is known, streams its argument fragments, and ends the
+moment its arguments JSON closes, not at the next index or at the finish.
+Tolerated server quirks: id and name repeated or sent as explicit nulls,
+name and arguments in one entry, an empty trailing fragment, and the whole
+arguments re-sent after the fragments.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+
+from .events import Event, InvalidToolCall, ToolCallDelta, ToolCallEnd, ToolCallStart
+from .parser import default_id
+
+# A whole string, or one structural character (a string cut by the fragment's end is `"`).
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|["{}\[\]]', re.S)
+_IN_STRING = re.compile(r'["\\]')
+_WS = " \t\n\r"
+
+
+class _Call:
+    __slots__ = ("index", "id", "name", "args", "length", "pending", "depth", "in_string", "escape", "ended")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.id: str | None = None
+        self.name: str | None = None
+        self.args: list[str] = []  # the fragments so far
+        self.length = 0  # their total length
+        self.pending = ""  # fragments that came before the name
+        self.depth = 0
+        self.in_string = False
+        self.escape = False
+        self.ended = False
+
+    def track(self, fragment: str) -> bool:
+        """Follow the arguments JSON through one more fragment; True once its outer value closed."""
+        i, n = 0, len(fragment)
+        while i < n:
+            if self.in_string:
+                if self.escape:
+                    self.escape, i = False, i + 1
+                    continue
+                m = _IN_STRING.search(fragment, i)
+                if m is None:
+                    return False
+                i = m.end()
+                self.in_string = self.escape = m.group() == "\\"
+                continue
+            m = _TOKEN.search(fragment, i)
+            if m is None:
+                return False
+            c = m.group()
+            i = m.end()
+            if c == '"':
+                self.in_string = True
+            elif c in "{[":
+                self.depth += 1
+            elif c in "}]":
+                self.depth -= 1
+                if self.depth == 0:
+                    return True
+        return False
+
+
+class ToolCallAccumulator:
+    """Sans-IO: ``feed`` the ``delta.tool_calls`` entries of each chunk, ``close`` at the end."""
+
+    __slots__ = ("_calls", "_make_id")
+
+    def __init__(self, *, id_factory: Callable[[int], str] | None = None) -> None:
+        self._calls: dict[int, _Call] = {}
+        self._make_id = id_factory or default_id
+
+    def feed(self, entries: Iterable[Any]) -> list[Event]:
+        """Entries with ``index``, ``id``, ``function.name`` and ``function.arguments`` (any may be None)."""
+        out: list[Event] = []
+        for entry in entries:
+            index = entry.index or 0
+            call = self._calls.get(index)
+            if call is None:
+                call = self._calls[index] = _Call(index)
+            if call.id is None and entry.id:
+                call.id = entry.id
+            function = entry.function
+            if function is None:
+                continue
+            if call.name is None and function.name:
+                call.name = function.name
+                if call.id is None:
+                    call.id = self._make_id(index)
+                out.append(ToolCallStart(index=index, id=call.id, name=call.name))
+                if call.pending:
+                    self._arguments(call, call.pending, out)
+                    call.pending = ""
+            if function.arguments:
+                if call.name is None:
+                    call.pending += function.arguments
+                else:
+                    self._arguments(call, function.arguments, out)
+        return out
+
+    def close(self) -> list[Event]:
+        """End of the response: calls whose arguments never completed are reported now."""
+        out: list[Event] = []
+        for call in self._calls.values():
+            if call.ended:
+                continue
+            raw = "".join(call.args) or call.pending
+            if call.name is None:
+                out.append(InvalidToolCall(index=call.index, raw=raw, error="tool call has no name"))
+            elif not raw.strip(_WS):
+                self._end(call, "{}", out)  # a call with no arguments at all
+            else:
+                self._end(call, raw, out)
+        self._calls.clear()
+        return out
+
+    def _arguments(self, call: _Call, fragment: str, out: list[Event]) -> None:
+        if call.ended:
+            return  # the whole arguments re-sent after they completed: already reported
+        if call.length and len(fragment) > call.length and fragment.startswith("".join(call.args)):
+            fragment = fragment[call.length :]  # the whole arguments re-sent before completing
+        call.args.append(fragment)
+        call.length += len(fragment)
+        out.append(ToolCallDelta(index=call.index, arguments=fragment))
+        if call.track(fragment):
+            self._end(call, "".join(call.args), out)
+
+    def _end(self, call: _Call, raw: str, out: list[Event]) -> None:
+        call.ended = True
+        try:
+            args = msgspec.json.decode(raw)
+        except (msgspec.DecodeError, RecursionError):
+            args = None
+        assert call.name is not None and call.id is not None
+        if isinstance(args, dict):
+            out.append(ToolCallEnd(index=call.index, id=call.id, name=call.name, arguments=args))
+        else:
+            out.append(InvalidToolCall(index=call.index, raw=raw, error="tool call arguments are not a JSON object"))

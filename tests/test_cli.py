@@ -1,0 +1,434 @@
+"""The ``streamparse`` command, run in-process (``main([...])``) or as ``python -m streamparse``.
+
+HTTP commands run against the embedded server on a thread of its own, since
+``main`` runs its own event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+import stamina
+
+import streamparse
+from streamparse.cli import DEMO_CALLS, LineView, RichView, get_time, get_weather, main, make_view, run_tool
+from streamparse.events import AnyEvent, Event, Finish, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallEnd
+from streamparse.message import Message
+from streamparse.server import Fault, Reply, Server
+
+decode_event = msgspec.json.Decoder(AnyEvent).decode
+TWO_CALLS = [("get_weather", {"city": "Paris"}), ("get_time", {"timezone": "Asia/Tokyo"})]
+HERMES = 'Sure.<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call> Done.'
+ENV = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+
+
+@pytest.fixture(autouse=True)
+def no_retry_waits() -> Iterator[None]:
+    with stamina.set_testing(True):  # one attempt, no backoff
+        yield
+
+
+@contextlib.contextmanager
+def running(server: Server) -> Iterator[Server]:
+    """The server, listening on an event loop in a background thread."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(server.start(), loop).result(5)
+    try:
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+def post(base_url: str, body: dict[str, Any]) -> bytes:
+    request = urllib.request.Request(
+        base_url + "/chat/completions", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        data: bytes = resp.read()
+        return data
+
+
+def events_of(out: str) -> list[Event]:
+    return [decode_event(line) for line in out.splitlines()]
+
+
+def turns(events: list[Event]) -> list[list[Event]]:
+    """Events split after each Finish."""
+    out: list[list[Event]] = [[]]
+    for event in events:
+        out[-1].append(event)
+        if type(event) is Finish:
+            out.append([])
+    assert out[-1] == [], "events after the last Finish"
+    return out[:-1]
+
+
+def calls(events: list[Event]) -> list[tuple[str, dict[str, Any]]]:
+    return [(e.name, e.arguments) for e in events if type(e) is ToolCallEnd]
+
+
+def text(events: list[Event], kind: type[Event] = TextDelta) -> str:
+    return "".join(e.text for e in events if type(e) is kind)  # type: ignore[attr-defined]
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    err = captured.err
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+# -- demo ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("server_side", [False, True], ids=["tags-in-content", "tool-parser"])
+def test_demo_plain(capsys: pytest.CaptureFixture[str], server_side: bool) -> None:
+    argv = ["demo", "--plain", "--delay", "0"] + (["--tool-parser"] if server_side else [])
+    assert main(argv) == 0
+    first, second = turns(events_of(capsys.readouterr().out))
+    assert calls(first) == TWO_CALLS
+    assert "look both up at once" in text(first, ReasoningDelta)
+    assert text(first).strip() == "Let me check both at once."
+    assert type(first[-1]) is Finish and first[-1].finish_reason == ("tool_calls" if server_side else "stop")
+    answer = text(second)
+    assert "18 °C and partly cloudy in Paris" in answer and "Tokyo is 21:00" in answer
+    assert type(second[-1]) is Finish and second[-1].finish_reason == "stop"
+
+
+def test_demo_as_module() -> None:
+    """``python -m streamparse demo`` with its default delay; stdout is a pipe, so JSON lines.
+
+    How quick it is belongs to the benchmarks, not here: the timeout only stops a hang.
+    """
+    result = subprocess.run(
+        [sys.executable, "-m", "streamparse", "demo"], capture_output=True, text=True, timeout=30, env=ENV
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    first, second = turns(events_of(result.stdout))
+    assert calls(first) == TWO_CALLS
+
+
+def test_demo_tools() -> None:
+    assert get_weather("Paris") == {"city": "Paris", "temp_c": 18, "conditions": "partly cloudy"}
+    assert get_weather("Lyon") == get_weather("Lyon")  # unknown cities: deterministic too
+    assert get_time("Asia/Tokyo")["time"] == get_time("tokyo")["time"] == "21:00"
+    assert "error" in get_time("Mars/Olympus")
+    assert "bad arguments" in json.loads(run_tool("get_weather", {"town": "Paris"}))["error"]
+    assert "unknown tool" in json.loads(run_tool("nope", {}))["error"]
+
+
+# -- parse --------------------------------------------------------------------
+
+
+def expected_events(raw: str) -> list[Event]:
+    parser = streamparse.Parser("hermes")
+    return parser.feed(raw) + parser.close()
+
+
+def test_parse_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "out.txt"
+    path.write_text(HERMES, encoding="utf-8")
+    assert main(["parse", str(path), "--format", "hermes"]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("\n")
+    assert events_of(out) == expected_events(HERMES)
+
+
+def test_parse_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(HERMES.encode())))
+    assert main(["parse"]) == 0
+    assert events_of(capsys.readouterr().out) == expected_events(HERMES)
+
+
+def test_parse_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "out.txt"
+    path.write_text("<think>hmm</think>" + HERMES, encoding="utf-8")
+    assert main(["parse", "--message", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    message = msgspec.json.decode(out, type=Message)
+    assert message == streamparse.parse("<think>hmm</think>" + HERMES)
+    assert message.reasoning == "hmm" and message.tool_calls[0].arguments == {"city": "Paris"}
+
+
+def record(tool_parser: bool, reply: Reply | str = DEMO_CALLS, **server: Any) -> bytes:
+    """The raw SSE bytes of one streamed response from the embedded server."""
+    body = {"model": "m", "stream": True, "stream_options": {"include_usage": True}, "messages": []}
+    with running(Server([reply], tool_parser=tool_parser, **server)) as s:
+        return post(s.base_url, body)
+
+
+def test_parse_sse_same_calls_either_way(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results = []
+    for tool_parser in (False, True):
+        path = tmp_path / f"capture-{tool_parser}.sse"
+        path.write_bytes(record(tool_parser))
+        assert b'"tool_calls"' in path.read_bytes() if tool_parser else b"<tool_call>" in path.read_bytes()
+        assert main(["parse", "--sse", str(path)]) == 0
+        events = events_of(capsys.readouterr().out)
+        assert calls(events) == TWO_CALLS
+        assert type(events[-1]) is Finish and events[-1].usage is not None
+        assert main(["parse", "--sse", "--message", str(path)]) == 0
+        message = msgspec.json.decode(capsys.readouterr().out, type=Message)
+        results.append((text(events).strip(), text(events, ReasoningDelta), message.content, message.reasoning))
+    assert results[0] == results[1]
+
+
+def test_parse_sse_reasoning_content_and_no_done(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Older servers: ``reasoning_content``, CRLF, no ``[DONE]`` (the finish_reason suffices)."""
+    old_server = Fault(done=False, crlf=True)
+    capture = record(False, Reply("Hi!", reasoning="think"), reasoning_field="reasoning_content", fault=old_server)
+    path = tmp_path / "old.sse"
+    path.write_bytes(capture)
+    assert main(["parse", "--sse", str(path)]) == 0
+    events = events_of(capsys.readouterr().out)
+    assert text(events, ReasoningDelta) == "think" and text(events) == "Hi!"
+    assert type(events[-1]) is Finish and events[-1].finish_reason == "stop"
+
+
+def test_parse_sse_ignores_events_after_done(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "twice.sse"
+    path.write_bytes(record(False, "One.") * 2)
+    assert main(["parse", "--sse", str(path)]) == 0
+    events = events_of(capsys.readouterr().out)
+    assert text(events) == "One." and [type(e) for e in events].count(Finish) == 1
+
+
+# -- chat ---------------------------------------------------------------------
+
+
+def test_chat(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tools = tmp_path / "tools.json"
+    definition = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    tools.write_text(json.dumps([definition]))
+    with running(Server([Reply(HERMES)], delay=0.001)) as server:
+        argv = ["chat", "Weather in Paris?", "--base-url", server.base_url, "--tools", str(tools), "--plain"]
+        assert main([*argv, "--model", "mine", "--tool-choice", "none"]) == 0
+        request = server.requests[0].json
+    events = events_of(capsys.readouterr().out)
+    assert calls(events) == [("get_weather", {"city": "Paris"})]
+    assert text(events) == "Sure. Done."
+    assert type(events[-1]) is Finish
+    assert request["messages"] == [{"role": "user", "content": "Weather in Paris?"}]
+    assert request["tools"] == [definition]
+    assert request["model"] == "mine" and request["tool_choice"] == "none" and request["stream"] is True
+
+
+# -- serve --------------------------------------------------------------------
+
+
+def test_serve_answers_and_stops_cleanly(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(["Hello!"]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamparse", "serve", "--port", "0", "--script", str(script), "--delay", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+)/v1", line)
+        assert match, line
+        with urllib.request.urlopen(match.group(1) + "/health", timeout=5) as resp:
+            assert resp.status == 200
+        body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+        for _ in range(2):  # the script starts over when used up
+            answer = json.loads(post(match.group(1) + "/v1", body))
+            assert answer["choices"][0]["message"]["content"] == "Hello!"
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert err == "" and out == "streamparse serve: stopped\n"
+
+
+# -- views --------------------------------------------------------------------
+
+
+def demo_events() -> list[Event]:
+    parser = streamparse.Parser("hermes")
+    events = [e for piece in re.split(r"(?<=[a-z]) ", DEMO_CALLS) for e in parser.feed(piece + " ")]
+    invalid = InvalidToolCall(index=2, raw="<tool_call>{", error="not JSON")
+    return [*events, *parser.close(), invalid, Finish(finish_reason="stop")]
+
+
+def test_rich_view() -> None:
+    from rich.console import Console
+
+    out = io.StringIO()
+    view = RichView(Console(file=out, force_terminal=True, width=120, color_system=None))
+    view.note("user", "Weather?")
+    view.start()
+    for event in demo_events():
+        view.event(event)
+    view.stop()
+    shown = out.getvalue()
+    expected = (
+        "user Weather?",
+        "┆ Two independent questions",
+        "Let me check both at once.",
+        '✓ get_weather {"city":"Paris"}',
+        "✓ get_time",
+        "✗ invalid tool call: not JSON",
+        "first token",
+        "get_time done",
+        "finish stop",
+    )
+    for part in expected:
+        assert part in shown, part
+
+
+def test_line_view() -> None:
+    out = io.StringIO()
+    view = LineView(out)
+    view.start()
+    for event in demo_events():
+        view.event(event)
+    view.stop()
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("thinking: Two independent questions")
+    assert lines[1] == "assistant: Let me check both at once."
+    assert lines[2].startswith('-> get_weather {"city": "Paris"}  [done at ')
+    assert lines[3].startswith('-> get_time {"timezone": "Asia/Tokyo"}  [done at ')
+    assert lines[4].startswith("[invalid tool call] not JSON")
+    assert lines[5].startswith("(first token ") and len(lines) == 6
+
+
+def test_views_for_pipes_are_json_lines() -> None:
+    out = io.StringIO()
+    view = make_view(False, out)  # not a terminal
+    view.event(TextDelta(text="hi"))
+    assert out.getvalue() == '{"type":"text_delta","text":"hi"}\n'
+
+
+# -- command line and errors ----------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["demo", "parse", "chat", "serve"])
+def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([command, "--help"]) == 0
+    assert capsys.readouterr().out.startswith(f"usage: streamparse {command}")
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"streamparse {streamparse.__version__}\n"
+
+
+def test_no_aiohttp_for_parse() -> None:
+    code = "import sys, streamparse.cli, streamparse.chunks; assert 'aiohttp' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+HI_EVENT = 'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, str]:
+    paths = {
+        "text": ("text.txt", "hello"),
+        "object": ("object.json", '{"type": "function"}'),
+        "bad_script": ("script.json", '[{"txt": "typo"}]'),
+        "error_sse": ("error.sse", HI_EVENT + 'data: {"error":{"message":"boom"}}\n\n'),
+        "cut_sse": ("cut.sse", HI_EVENT),
+        "latin1": ("latin1.txt", None),
+    }
+    out = {}
+    for key, (name, content) in paths.items():
+        path = tmp_path / name
+        if content is None:
+            path.write_bytes("café".encode("latin-1"))
+        else:
+            path.write_text(content)
+        out[key] = str(path)
+    out["missing"] = str(tmp_path / "missing.json")
+    out["dir"] = str(tmp_path)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "message"),
+    [
+        ([], 2, "required: COMMAND"),
+        (["frobnicate"], 2, "invalid choice"),
+        (["parse", "--format", "nope", "{text}"], 2, "unknown format 'nope'; available: hermes"),
+        (["parse", "{missing}"], 1, "cannot read"),
+        (["parse", "{dir}"], 1, "cannot read"),
+        (["parse", "{latin1}"], 1, "is not UTF-8 text"),
+        (["parse", "--sse", "{error_sse}"], 1, "boom"),
+        (["parse", "--sse", "{cut_sse}"], 1, "without [DONE]"),
+        (["parse", "--sse", "{text}"], 1, "without [DONE]"),
+        (["chat", "hi", "--tools", "{missing}"], 1, "cannot read tools file"),
+        (["chat", "hi", "--tools", "{text}"], 1, "is not JSON"),
+        (["chat", "hi", "--tools", "{object}"], 1, "must hold a JSON list"),
+        (["chat", "hi", "--format", "nope"], 2, "unknown format"),
+        (["serve", "--script", "{missing}"], 1, "cannot read script"),
+        (["serve", "--script", "{bad_script}"], 1, "bad script"),
+    ],
+)
+def test_errors(
+    argv: list[str], status: int, message: str, files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([arg.format(**files) for arg in argv]) == status
+    assert message in one_line_error(capsys)
+
+
+def test_error_unreachable_server(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chat", "hi", "--base-url", f"http://127.0.0.1:{free_port()}/v1", "--model", "m"]) == 1
+    assert "cannot reach http://127.0.0.1:" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        ("invalid API key", "server answered HTTP 401: invalid API key"),
+        (
+            '"auto" tool choice requires\n--enable-auto-tool-choice and --tool-call-parser to be set',
+            "add --tool-choice none",
+        ),
+    ],
+)
+def test_error_http_status(message: str, shown: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with running(Server(["unused"], fault=Fault(status=401, message=message))) as server:
+        assert main(["demo", "--base-url", server.base_url, "--model", "m", "--plain"]) == 1
+    assert shown in one_line_error(capsys)
+
+
+def test_error_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        assert main(["serve", "--port", str(busy.getsockname()[1])]) == 1
+    assert "cannot listen on 127.0.0.1:" in one_line_error(capsys)
