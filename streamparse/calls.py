@@ -178,7 +178,14 @@ class CallsScanner:
         """
         text = self._text
         base = text.length - pos  # block offset of s[0]
-        stop, literal, end = self._scan(s, pos, base, out)
+        if self._in_string and not self._escape and s.find('"', pos) < 0 and s.find("\\", pos) < 0:
+            # The common case inside a long string value: the whole piece is string content.
+            stop = end = len(s)
+            literal = None
+            if self._capturing:
+                self._capture.append(s[pos:])
+        else:
+            stop, literal, end = self._scan(s, pos, base, out)
         call = self._call
         if call is not None and call.name is not None and call.args_start >= 0 and not call.args_scalar:
             upto = call.args_end if call.args_end >= 0 else base + stop
@@ -189,7 +196,13 @@ class CallsScanner:
                     call.sent = upto
                 else:
                     self._send_args(call, upto, s, base, out)
-        text.append(s[pos:stop] if pos or stop != len(s) else s)
+        piece = s[pos:stop] if pos or stop != len(s) else s
+        if piece:  # _Text.append, inlined: this runs once per feed
+            small = text._small
+            small.append(piece)
+            text.length += len(piece)
+            if len(small) >= 256:
+                text._merge()
         if literal is not None:
             self._text.append(s[stop:end])
             self._finish(out)
