@@ -19,6 +19,7 @@ A non-streaming response goes through :meth:`ChunkFolder.add`,
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 import msgspec
@@ -45,8 +46,10 @@ class ChunkFolder:
     __slots__ = ("parser", "calls", "builder", "finish_reason", "usage", "done", "_closed")
 
     def __init__(self, format: str | Format = "hermes") -> None:
-        self.parser = Parser(format)
-        self.calls = ToolCallAccumulator()
+        # One numbering for calls from tags in content and calls the server parsed.
+        indexes = itertools.count()
+        self.parser = Parser(format, indexes=indexes)
+        self.calls = ToolCallAccumulator(indexes=indexes)
         self.builder = MessageBuilder()
         self.finish_reason: str | None = None
         self.usage: Usage | None = None

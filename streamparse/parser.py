@@ -9,7 +9,8 @@ else is emitted by the ``feed`` that received it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 
 import lark
 from lark.parsers.lalr_interactive_parser import InteractiveParser
@@ -37,9 +38,17 @@ class Parser:
     call completes) plus at most one literal's length of held-back text.
     """
 
-    __slots__ = ("_format", "_ids", "_lark", "_mode", "_held", "_body", "_content", "_next_index", "_closed")
+    __slots__ = ("_format", "_ids", "_lark", "_mode", "_held", "_body", "_content", "_allocate", "_closed")
 
-    def __init__(self, format: str | Format = "hermes", *, id_factory: Callable[[int], str] | None = None) -> None:
+    def __init__(
+        self,
+        format: str | Format = "hermes",
+        *,
+        id_factory: Callable[[int], str] | None = None,
+        indexes: Iterator[int] | None = None,
+    ) -> None:
+        """``indexes`` numbers the calls (default 0, 1, ...); share one iterator to number the calls
+        of one response across several sources (e.g. tags in content and server-parsed calls)."""
         self._format = format if isinstance(format, Format) else load_format(format)
         self._ids = id_factory or default_id
         self._lark: InteractiveParser | None = None  # None: at the grammar's start (made on demand)
@@ -47,7 +56,7 @@ class Parser:
         self._held = ""
         self._body: CallsScanner | None = None
         self._content = False  # the current content token has text
-        self._next_index = 0
+        self._allocate = (indexes or itertools.count()).__next__
         self._closed = False
 
     def feed(self, text: str) -> list[Event]:
@@ -124,11 +133,6 @@ class Parser:
             self._mode = self._format.mode(parser)
         if self._mode.kind is Kind.CALLS:
             self._body = CallsScanner(self._mode, literal, self._allocate, self._ids)
-
-    def _allocate(self) -> int:
-        index = self._next_index
-        self._next_index = index + 1
-        return index
 
 
 def parse(text: str, format: str | Format = "hermes", *, id_factory: Callable[[int], str] | None = None) -> Message:

@@ -11,7 +11,8 @@ arguments re-sent after the fragments.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import msgspec
@@ -70,23 +71,42 @@ class _Call:
         return False
 
 
+def _resent(fragment: str, so_far: str) -> bool:
+    """Is ``fragment`` the whole arguments again (what came so far, then the rest)?
+
+    It must also be complete JSON: a nested object can legitimately start
+    with the text before it (``{"a": `` then ``{"a": 1}}``).
+    """
+    if not fragment.startswith(so_far):
+        return False
+    try:
+        msgspec.json.decode(fragment)
+    except (msgspec.DecodeError, RecursionError):
+        return False
+    return True
+
+
 class ToolCallAccumulator:
     """Sans-IO: ``feed`` the ``delta.tool_calls`` entries of each chunk, ``close`` at the end."""
 
-    __slots__ = ("_calls", "_make_id")
+    __slots__ = ("_calls", "_make_id", "_allocate")
 
-    def __init__(self, *, id_factory: Callable[[int], str] | None = None) -> None:
-        self._calls: dict[int, _Call] = {}
+    def __init__(
+        self, *, id_factory: Callable[[int], str] | None = None, indexes: Iterator[int] | None = None
+    ) -> None:
+        """Events number the calls from ``indexes`` (default 0, 1, ...) in the order the server's indexes appear."""
+        self._calls: dict[int, _Call] = {}  # by the server's index
         self._make_id = id_factory or default_id
+        self._allocate = (indexes or itertools.count()).__next__
 
     def feed(self, entries: Iterable[Any]) -> list[Event]:
         """Entries with ``index``, ``id``, ``function.name`` and ``function.arguments`` (any may be None)."""
         out: list[Event] = []
         for entry in entries:
-            index = entry.index or 0
-            call = self._calls.get(index)
+            call = self._calls.get(entry.index or 0)
             if call is None:
-                call = self._calls[index] = _Call(index)
+                call = self._calls[entry.index or 0] = _Call(self._allocate())
+            index = call.index
             if call.id is None and entry.id:
                 call.id = entry.id
             function = entry.function
@@ -126,7 +146,7 @@ class ToolCallAccumulator:
     def _arguments(self, call: _Call, fragment: str, out: list[Event]) -> None:
         if call.ended:
             return  # the whole arguments re-sent after they completed: already reported
-        if call.length and len(fragment) > call.length and fragment.startswith("".join(call.args)):
+        if call.length and len(fragment) > call.length and _resent(fragment, "".join(call.args)):
             fragment = fragment[call.length :]  # the whole arguments re-sent before completing
         call.args.append(fragment)
         call.length += len(fragment)

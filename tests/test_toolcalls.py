@@ -7,6 +7,7 @@ exactly which entry produced which event.
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -16,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamparse.events import Event, InvalidToolCall, ToolCallDelta, ToolCallEnd, ToolCallStart
+from streamparse.parser import Parser
 from streamparse.toolcalls import ToolCallAccumulator
 from streamparse.wire import ToolCallPart, decode_payload
 
@@ -234,8 +236,9 @@ def test_ids_of_every_style_are_kept(call_id: str) -> None:
 
 
 def test_missing_id_gets_a_deterministic_one() -> None:
+    # Event indexes number the calls from 0 in order, whatever the server's index.
     events = flat(feed_each(['[{"index":2,"function":{"name":"f","arguments":"{}"}}]']))
-    assert events[0] == ToolCallStart(index=2, id="call_2", name="f")
+    assert events[0] == ToolCallStart(index=0, id="call_0", name="f")
     acc = ToolCallAccumulator(id_factory=lambda i: f"mine-{i}")
     assert acc.feed(entries('[{"index":0,"function":{"name":"f"}}]')) == [ToolCallStart(index=0, id="mine-0", name="f")]
 
@@ -338,3 +341,19 @@ def test_any_fragmentation_ends_at_the_final_fragment(
     assert arguments_text(events) == raw
     [end] = ends(events)
     assert end == ToolCallEnd(index=0, id=ID, name="f", arguments=msgspec.json.decode(raw))
+
+
+def test_one_numbering_shared_with_the_parser() -> None:
+    indexes = itertools.count()
+    parser = Parser("hermes", indexes=indexes)
+    acc = ToolCallAccumulator(indexes=indexes)
+    first = parser.feed('<tool_call>{"name": "a"}</tool_call>')
+    second = acc.feed(entries('[{"index":0,"id":"x","function":{"name":"b","arguments":"{}"}}]'))
+    assert [e.index for e in first + second if isinstance(e, ToolCallEnd)] == [0, 1]
+
+
+def test_a_nested_object_that_starts_like_the_text_so_far_is_not_a_resend() -> None:
+    acc = ToolCallAccumulator()
+    events = acc.feed(entries('[{"index":0,"id":"x","function":{"name":"f","arguments":"{\\"a\\": "}}]'))
+    events += acc.feed(entries('[{"index":0,"function":{"arguments":"{\\"a\\": 1}}"}}]'))
+    assert events[-1] == ToolCallEnd(index=0, id="x", name="f", arguments={"a": {"a": 1}})
