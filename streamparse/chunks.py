@@ -30,7 +30,7 @@ from .formats import Format
 from .message import Message, MessageBuilder
 from .parser import Parser
 from .toolcalls import ToolCallAccumulator
-from .wire import DONE, StreamPayload, ToolCallPart, decode_payload
+from .wire import DONE, ErrorDetail, StreamPayload, ToolCallPart, decode_payload
 
 __all__ = ["ChunkFolder"]
 
@@ -79,26 +79,27 @@ class ChunkFolder:
 
     def chunk(self, chunk: StreamPayload) -> list[Event]:
         """The events of one decoded chunk (see :meth:`feed`)."""
+        # This runs once per streamed event: the hot path of a client.
         if chunk.usage is not None:
             self.usage = chunk.usage
-        error = chunk.error_detail()
-        if error is not None:
+        if chunk.error is not None or chunk.object == "error":
+            error = chunk.error_detail() or ErrorDetail()
             raise LLMStreamError(error.message or "error event", error_type=error.type, code=error.code)
         out: list[Event] = []
         for choice in chunk.choices or ():
             delta = choice.delta
             if delta is not None:
-                reasoning = delta.reasoning_text
+                reasoning = delta.reasoning or delta.reasoning_content
                 if reasoning:
-                    event = ReasoningDelta(text=reasoning)
-                    self.builder.add(event)
-                    out.append(event)
+                    out.append(ReasoningDelta(text=reasoning))
                 if delta.content:
-                    out += self.content(delta.content)
+                    out += self.parser.feed(delta.content)
                 if delta.tool_calls:
-                    out += self.tool_calls(delta.tool_calls)
+                    out += self.calls.feed(delta.tool_calls)
             if choice.finish_reason is not None:
                 self.finish_reason = choice.finish_reason
+        if out:
+            self.builder.extend(out)
         return out
 
     def add(self, event: Event) -> None:

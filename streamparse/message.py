@@ -53,34 +53,40 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class MessageBuilder:
-    """Folds events into a :class:`Message`, one event at a time."""
+    """Folds events into a :class:`Message`.
 
-    __slots__ = ("_text", "_reasoning", "_calls", "_invalid")
+    Adding is the hot path (once per streamed event), so events are only
+    kept; :meth:`build` does the folding.
+    """
+
+    __slots__ = ("_events",)
 
     def __init__(self) -> None:
-        self._text: list[str] = []
-        self._reasoning: list[str] = []
-        self._calls: list[ToolCall] = []
-        self._invalid: list[InvalidToolCall] = []
+        self._events: list[Event] = []
 
     def add(self, event: Event) -> None:
-        if type(event) is TextDelta:
-            self._text.append(event.text)
-        elif type(event) is ReasoningDelta:
-            self._reasoning.append(event.text)
-        elif type(event) is ToolCallEnd:
-            self._calls.append(ToolCall(id=event.id, name=event.name, arguments=event.arguments))
-        elif type(event) is InvalidToolCall:
-            self._invalid.append(event)
+        self._events.append(event)
 
     def extend(self, events: Iterable[Event]) -> None:
-        for event in events:
-            self.add(event)
+        self._events += events
 
     def build(self) -> Message:
+        text: list[str] = []
+        reasoning: list[str] = []
+        calls: list[ToolCall] = []
+        invalid: list[InvalidToolCall] = []
+        for event in self._events:
+            if isinstance(event, TextDelta):
+                text.append(event.text)
+            elif isinstance(event, ReasoningDelta):
+                reasoning.append(event.text)
+            elif isinstance(event, ToolCallEnd):
+                calls.append(ToolCall(id=event.id, name=event.name, arguments=event.arguments))
+            elif isinstance(event, InvalidToolCall):
+                invalid.append(event)
         return Message(
-            content="".join(self._text).strip() or None,
-            reasoning="".join(self._reasoning).strip() or None,
-            tool_calls=list(self._calls),
-            invalid_tool_calls=list(self._invalid),
+            content="".join(text).strip() or None,
+            reasoning="".join(reasoning).strip() or None,
+            tool_calls=calls,
+            invalid_tool_calls=invalid,
         )
