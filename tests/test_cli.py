@@ -26,7 +26,9 @@ import pytest
 import stamina
 
 import streamparse
-from streamparse.cli import DEMO_CALLS, LineView, RichView, get_time, get_weather, main, make_view, run_tool
+from streamparse.cli import main
+from streamparse.demo import DEMO_CALLS, get_time, get_weather, run_tool
+from streamparse.views import LineView, RichView, make_view
 from streamparse.events import AnyEvent, Event, Finish, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallEnd
 from streamparse.message import Message
 from streamparse.server import Fault, Reply, Server

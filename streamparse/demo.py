@@ -1,0 +1,148 @@
+"""The demo's offline tools and its scripted model (for ``streamparse demo`` and ``serve``)."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+if TYPE_CHECKING:  # the server loads aiohttp
+    from .server import Reply
+
+
+DEMO_PROMPT = "What's the weather in Paris, and what time is it in Tokyo?"
+
+DEMO_TOOLS: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Current weather in a city.",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string", "description": "City name, e.g. Paris"}},
+                "required": ["city"],
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "get_time",
+            "description": "Current local time in an IANA time zone.",
+            "parameters": {
+                "type": "object",
+                "properties": {"timezone": {"type": "string", "description": "e.g. Asia/Tokyo"}},
+                "required": ["timezone"],
+            },
+        },
+    },
+]
+
+# The tools are offline stand-ins, deterministic so the demo and its tests
+# always tell the same story: a weather table and a fixed clock
+# (2025-06-01 12:00 UTC; offsets are that day's, summer time included).
+_WEATHER = {
+    "paris": (18, "partly cloudy"),
+    "tokyo": (24, "sunny"),
+    "london": (15, "light rain"),
+    "berlin": (17, "overcast"),
+    "new york": (22, "clear"),
+}
+_CONDITIONS = ("clear", "sunny", "partly cloudy", "overcast", "light rain", "windy")
+_DEMO_UTC_MINUTES = 12 * 60
+_ZONES = {
+    "UTC": 0,
+    "Europe/London": 60,
+    "Europe/Paris": 120,
+    "Europe/Berlin": 120,
+    "America/New_York": -240,
+    "America/Los_Angeles": -420,
+    "Asia/Kolkata": 330,
+    "Asia/Tokyo": 540,
+    "Australia/Sydney": 600,
+}
+
+
+def get_weather(city: str) -> dict[str, Any]:
+    """The demo's weather tool: known cities from a table, others from a checksum of the name."""
+    known = _WEATHER.get(city.strip().lower())
+    if known is None:
+        seed = zlib.crc32(city.strip().lower().encode())
+        known = (5 + seed % 25, _CONDITIONS[seed % len(_CONDITIONS)])
+    return {"city": city, "temp_c": known[0], "conditions": known[1]}
+
+
+def get_time(timezone: str) -> dict[str, Any]:
+    """The demo's clock tool: an IANA zone (or its city, e.g. ``Tokyo``) on the demo's fixed date."""
+    wanted = timezone.strip().replace(" ", "_").lower()
+    zone = next((z for z in _ZONES if wanted in (z.lower(), z.rsplit("/", 1)[-1].lower())), None)
+    if zone is None:
+        return {"error": f"unknown timezone {timezone!r}; known: {', '.join(_ZONES)}"}
+    minutes = (_DEMO_UTC_MINUTES + _ZONES[zone]) % (24 * 60)
+    place = zone.rsplit("/", 1)[-1].replace("_", " ")
+    return {"timezone": zone, "place": place, "time": f"{minutes // 60:02d}:{minutes % 60:02d}"}
+
+
+DEMO_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {"get_weather": get_weather, "get_time": get_time}
+
+
+def run_tool(name: str, arguments: dict[str, Any]) -> str:
+    """Call a demo tool; the JSON text of its result (or of the error) for the ``tool`` message."""
+    function = DEMO_FUNCTIONS.get(name)
+    if function is None:
+        result: dict[str, Any] = {"error": f"unknown tool {name!r}"}
+    else:
+        try:
+            result = function(**arguments)
+        except (TypeError, AttributeError) as exc:  # a real model's wrong or mistyped arguments
+            result = {"error": f"bad arguments for {name}: {exc}"}
+    return msgspec.json.encode(result).decode()
+
+
+# Turn 1, as a Qwen3-style model writes it: reasoning, a sentence, two parallel calls.
+DEMO_CALLS = (
+    "<think>\nTwo independent questions: the weather in Paris and the time in Tokyo."
+    " I can look both up at once.\n</think>\n\n"
+    "Let me check both at once.\n"
+    '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n'
+    '<tool_call>\n{"name": "get_time", "arguments": {"timezone": "Asia/Tokyo"}}\n</tool_call>'
+)
+
+
+def _fact(name: str, content: Any) -> str:
+    """One clause of the final answer, from one tool result."""
+    try:
+        data = json.loads(content) if isinstance(content, str) else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        if name == "get_weather" and {"city", "temp_c", "conditions"} <= data.keys():
+            return f"it is {data['temp_c']} °C and {data['conditions']} in {data['city']}"
+        if name == "get_time" and {"place", "time"} <= data.keys():
+            return f"the local time in {data['place']} is {data['time']}"
+    return f"{name} returned {content}"
+
+
+def demo_script(request: dict[str, Any]) -> Reply:
+    """The scripted model: calls the tools, then answers from their results once the request carries them."""
+    from .server import Reply
+
+    messages = [m for m in request.get("messages") or () if isinstance(m, dict)]
+    names = {
+        call.get("id"): (call.get("function") or {}).get("name", "tool")
+        for m in messages
+        if m.get("role") == "assistant"
+        for call in m.get("tool_calls") or ()
+        if isinstance(call, dict)
+    }
+    results = [
+        (names.get(m.get("tool_call_id"), "tool"), m.get("content")) for m in messages if m.get("role") == "tool"
+    ]
+    if not results:
+        return Reply(DEMO_CALLS)
+    answer = ", and ".join(_fact(name, content) for name, content in results)
+    return Reply(f"Right now {answer}.")
