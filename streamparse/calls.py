@@ -13,9 +13,10 @@ only outside JSON strings: a closing tag inside an argument value is text.
 from __future__ import annotations
 
 import enum
+import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 
@@ -26,6 +27,23 @@ _WS = " \t\n\r"
 _NAME_KEY = "name"
 _ARGS_KEYS = ("arguments", "parameters")
 _decode = msgspec.json.decode
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _loads(text: str) -> Any:
+    """Decode JSON text; raises ``ValueError`` (or ``RecursionError``) when it is not valid.
+
+    msgspec reads UTF-8, so text holding a lone surrogate (a Python ``str``
+    can; UTF-8 cannot) goes to the standard library instead, which takes it
+    (NaN and Infinity stay refused).
+    """
+    try:
+        return _decode(text)
+    except UnicodeEncodeError:
+        return json.loads(text, parse_constant=_no_constant)
 
 
 class _Expect(enum.IntEnum):
@@ -44,7 +62,7 @@ class _Call:
 
     __slots__ = (
         "start", "depth", "expect", "key", "index", "id", "name",
-        "args_key", "args_start", "args_end", "args_scalar", "sent",
+        "args_key", "args_start", "args_end", "args_scalar", "args_again", "sent",
     )
 
     def __init__(self, start: int, depth: int) -> None:
@@ -59,6 +77,7 @@ class _Call:
         self.args_start = -1  # block offsets of the arguments value
         self.args_end = -1
         self.args_scalar = False
+        self.args_again = False  # the arguments key came twice: the first value (the one streamed) counts
         self.sent = 0  # block offset up to which argument text was sent
 
 
@@ -100,8 +119,8 @@ def _json_string(raw: str) -> str | None:
     if "\\" not in raw:
         return raw
     try:
-        value = _decode(f'"{raw}"')
-    except (msgspec.DecodeError, UnicodeDecodeError):
+        value = _loads(f'"{raw}"')
+    except ValueError:
         return None
     return value if isinstance(value, str) else None
 
@@ -123,8 +142,8 @@ def _check_call(obj: Any, args_key: str | None) -> tuple[str, dict[str, Any]] | 
         if not args.strip(_WS):
             return name, {}
         try:
-            args = _decode(args)
-        except (msgspec.DecodeError, RecursionError):
+            args = _loads(args)
+        except (ValueError, RecursionError):
             return "tool call arguments are a string that is not valid JSON"
     if not isinstance(args, dict):
         return "tool call arguments are not a JSON object"
@@ -314,6 +333,11 @@ class CallsScanner:
             call.args_start = base + i
             call.args_scalar = c not in '{["'
             call.sent = base + i
+        if self._mode.search.match(s, i) is not None:
+            # A literal, or the start of one, where a value should begin (a format's tags
+            # may start with `[` or `{`): the level scan decides, never as a bracket.
+            call.expect = _Expect.IN_VALUE
+            return i
         if c == '"':
             call.expect = _Expect.IN_STRING
             self._in_string = True
@@ -371,6 +395,7 @@ class CallsScanner:
                 call.key = "args"
                 call.args_key = key
             else:
+                call.args_again = call.args_again or key == call.args_key
                 call.key = None
             call.expect = _Expect.COLON
         elif call.expect == _Expect.IN_STRING:
@@ -416,8 +441,12 @@ class CallsScanner:
         """A call object closed at block offset ``end``: emit its end, now."""
         self._call = None
         try:
-            result = _check_call(_decode(self._get(call.start, end, s, base)), call.args_key)
-        except (msgspec.DecodeError, RecursionError) as exc:
+            obj = _loads(self._get(call.start, end, s, base))
+            if call.args_again and isinstance(obj, dict) and call.args_key:
+                # A repeated key: decoding kept the last value, but the first is the one streamed.
+                obj[call.args_key] = _loads(self._get(call.args_start, call.args_end, s, base))
+            result = _check_call(obj, call.args_key)
+        except (ValueError, RecursionError) as exc:
             result = f"tool call is not valid JSON: {exc}"
         if not isinstance(result, str) and call.name is None:
             self._start(call, result[0], out)
@@ -435,13 +464,17 @@ class CallsScanner:
         """A top-level value closed; an array must hold call objects only."""
         if self._array:
             self._array = False
+            raw = self._get(self._value_start, end, s, base)
             try:
-                items = _decode(self._get(self._value_start, end, s, base), type=list[msgspec.Raw])
-            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                try:
+                    objects = [bytes(item)[:1] == b"{" for item in _decode(raw, type=list[msgspec.Raw])]
+                except UnicodeEncodeError:
+                    objects = [isinstance(item, dict) for item in _loads(raw)]
+            except (ValueError, RecursionError):
                 return self._fail("tool call array is not valid JSON", None)
-            if not items:
+            if not objects:
                 self._fail("tool call array is empty", None)
-            elif any(bytes(item)[:1] != b"{" for item in items):
+            elif not all(objects):
                 self._fail("tool call array holds something that is not an object", None)
 
     def _fail(self, reason: str, call: _Call | None) -> None:

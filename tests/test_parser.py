@@ -212,6 +212,34 @@ def test_trailing_text_after_a_call_in_a_block_is_kept() -> None:
     assert without_errors(events) == [*call(0, "get_weather", '{"city": "Paris"}', {"city": "Paris"}), invalid(1, block)]
 
 
+@pytest.mark.parametrize(
+    "body,name,raw_args,args",
+    [
+        ('{"name": "f", "arguments": {"a": "x\ud800y"}}', "f", '{"a": "x\ud800y"}', {"a": "x\ud800y"}),
+        ('{"name": "f\\n\udfff", "arguments": {}}', "f\n\udfff", "{}", {}),
+        ('{"name": "f", "arguments": "{\\"a\\": \\"\ud800\\"}"}', "f", '"{\\"a\\": \\"\ud800\\"}"', {"a": "\ud800"}),
+        ('[{"name": "f", "arguments": {"\udc00": 1}}]', "f", '{"\udc00": 1}', {"\udc00": 1}),
+    ],
+)
+def test_lone_surrogates_in_a_block_do_not_raise(body: str, name: str, raw_args: str, args: dict[str, object]) -> None:
+    # A Python str can hold a lone surrogate; msgspec cannot encode it to UTF-8 and used to raise.
+    assert three_ways(f"a\ud800 <tool_call>{body}</tool_call>") == [TextDelta(text="a\ud800 "), *call(0, name, raw_args, args)]
+
+
+def test_lone_surrogate_in_an_invalid_block_is_an_event() -> None:
+    block = '<tool_call>[{"name": "f\ud800", "arguments": [1]}, "\ud800"]</tool_call>'
+    events = three_ways(block)
+    assert without_errors(events)[-1] == invalid(0, block)
+
+
+def test_repeated_arguments_key_ends_with_what_was_streamed() -> None:
+    # The deltas stream the first value; the end must not switch to the last one (JSON decoding keeps the last).
+    first = '<tool_call>{"name": "f", "arguments": {"x": 1}, "arguments": {"y": 2}}</tool_call>'
+    assert three_ways(first) == call(0, "f", '{"x": 1}', {"x": 1})
+    second = '<tool_call>{"arguments": null , "name": "f", "arguments": 5}</tool_call>'
+    assert three_ways(second) == call(0, "f", "null", {})
+
+
 # -- streaming timing -------------------------------------------------------------
 
 
@@ -346,6 +374,21 @@ def test_second_grammar() -> None:
         TextDelta(text=" <tool_call>{}</tool_call> "),
         invalid(1, "[[call]]x"),
     ]
+
+
+def test_second_grammar_literal_where_a_value_starts() -> None:
+    # `[[/call]]` begins with `[`: where a value should start it is still the closing literal.
+    fmt = load_format(BRACKETS)
+    events = three_ways('[[call]]{"name": [[/call]] after [[call]]{"name": "f", "arguments": [[/call]]', fmt)
+    assert without_errors(events) == [
+        invalid(0, '[[call]]{"name": [[/call]]'),
+        TextDelta(text=" after "),
+        ToolCallStart(index=1, id="call_1", name="f"),
+        invalid(1, '[[call]]{"name": "f", "arguments": [[/call]]'),
+    ]
+    # ... and a `[` there that turns out to open an array is held back only until decided.
+    text = '[[call]]{"name": "f", "x": [[2]], "arguments": {"a": [[1]]}}[[/call]]'
+    assert three_ways(text, fmt) == call(0, "f", '{"a": [[1]]}', {"a": [[1]]})
 
 
 def test_grammar_without_content_terminals_is_refused(tmp_path: Path) -> None:

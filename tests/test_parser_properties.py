@@ -111,7 +111,7 @@ def _strip_think(text: str) -> str:
 
 NOISE = st.lists(
     st.sampled_from(
-        ["<tool_call>", "</tool_call>", "<think>", "</think>", "<", ">", "{", "}", "[", "]", '"', "\\", ":", ",", " ", "\n", "a", '"name"', '"arguments"', "é"]
+        ["<tool_call>", "</tool_call>", "<think>", "</think>", "<", ">", "{", "}", "[", "]", '"', "\\", ":", ",", " ", "\n", "a", '"name"', '"arguments"', "é", "\ud800"]
     ),
     max_size=40,
 ).map("".join)
