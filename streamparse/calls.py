@@ -223,7 +223,8 @@ class CallsScanner:
             if len(small) >= 256:
                 text._merge()
         if literal is not None:
-            self._text.append(s[stop:end])
+            if literal in self._mode.closers:
+                self._text.append(s[stop:end])
             self._finish(out)
         return stop, literal, end
 

@@ -68,13 +68,16 @@ class Mode:
     content before them.
     """
 
-    __slots__ = ("kind", "terminal", "literals", "direct", "search", "deep", "level")
+    __slots__ = ("kind", "terminal", "literals", "direct", "closers", "search", "deep", "level")
 
-    def __init__(self, kind: Kind, terminal: str, literals: dict[str, str], direct: frozenset[str]):
+    def __init__(
+        self, kind: Kind, terminal: str, literals: dict[str, str], direct: frozenset[str], closers: frozenset[str]
+    ):
         self.kind = kind
         self.terminal = terminal
         self.literals = literals  # literal text -> terminal name
         self.direct = direct
+        self.closers = closers  # literals that close this content's block, not open the next item
         lits = sorted(literals, key=len, reverse=True)
         if lits:
             tags = "|".join(re.escape(lit) for lit in lits)
@@ -107,6 +110,9 @@ class Format:
         self._modes: dict[tuple[int, ...], Mode] = {}
         self._lock = threading.Lock()
         self._pristine = self._lark.parse_interactive()
+        # Literals that may open an item at the start: met where a block could
+        # also close, they end the block without belonging to it.
+        self._openers = frozenset(t for t in choices_of(self._pristine) if t in self._literals)
         self.initial_mode = self.mode(self._pristine)
 
     def interactive(self) -> InteractiveParser:
@@ -139,7 +145,8 @@ class Format:
         after.feed_token(lark.Token(terminal, ""))
         literals = {self._literals[t]: t for t in choices_of(after) if t in self._literals}
         direct = frozenset(t for t in choices if t in self._literals)
-        return Mode(Kind[terminal], terminal, literals, direct)
+        closers = frozenset(t for t in literals.values() if t not in self._openers)
+        return Mode(Kind[terminal], terminal, literals, direct, closers)
 
 
 _FORMATS: dict[str, Format] = {}

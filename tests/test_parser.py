@@ -432,3 +432,15 @@ def test_idle_parser_is_small() -> None:
     per_parser = sum(s.size_diff for s in after.compare_to(before, "filename")) / len(parsers)
     assert per_parser < 2048, per_parser
 
+
+
+def test_an_opening_tag_ends_a_block_left_open() -> None:
+    a = '<tool_call>\n{"name": "a", "arguments": {}}\n'
+    b = '<tool_call>\n{"name": "b", "arguments": {"x": 1}}\n</tool_call>'
+    assert three_ways(a + b) == call(0, "a", "{}", {}) + call(1, "b", '{"x": 1}', {"x": 1})
+    events = three_ways('<tool_call>{"name": "a"} oops<think>hm</think>')
+    assert without_errors(events) == [
+        *call(0, "a", None, {}),
+        invalid(1, '<tool_call>{"name": "a"} oops'),
+        ReasoningDelta(text="hm"),
+    ]
