@@ -45,10 +45,11 @@ class ChunkFolder:
 
     __slots__ = ("parser", "calls", "builder", "finish_reason", "usage", "done", "_closed")
 
-    def __init__(self, format: str | Format = "hermes") -> None:
+    def __init__(self, format: str | Format = "hermes", *, in_reasoning: bool = False) -> None:
+        """``in_reasoning``: the content starts inside a reasoning block (see :class:`Parser`)."""
         # One numbering for calls from tags in content and calls the server parsed.
         indexes = itertools.count()
-        self.parser = Parser(format, indexes=indexes)
+        self.parser = Parser(format, indexes=indexes, in_reasoning=in_reasoning)
         self.calls = ToolCallAccumulator(indexes=indexes)
         self.builder = MessageBuilder()
         self.finish_reason: str | None = None

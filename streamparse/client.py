@@ -108,6 +108,7 @@ class Client:
         retries: Retries = Retries(),
         headers: dict[str, str] | None = None,
         max_event_size: int = 16 * 1024 * 1024,
+        in_reasoning: bool = False,
     ) -> None:
         self.base_url = (base_url or _env("STREAMPARSE_BASE_URL", "OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.model = model or _env("STREAMPARSE_MODEL")
@@ -118,6 +119,7 @@ class Client:
         self.timeouts = timeouts
         self.retries = retries
         self.max_event_size = max_event_size
+        self.in_reasoning = in_reasoning  # content starts inside a reasoning block (Qwen3 thinking, no reasoning parser)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Client:
@@ -193,7 +195,7 @@ class Client:
         except msgspec.DecodeError as exc:
             raise LLMStreamError(f"undecodable response: {exc}") from exc
         choice = completion.choices[0] if completion.choices else None
-        out = ChunkFolder(self.format)
+        out = ChunkFolder(self.format, in_reasoning=self.in_reasoning)
         if choice is not None and choice.message is not None:
             message = choice.message
             reasoning = message.reasoning_text
@@ -302,7 +304,7 @@ class Stream:
         self._body = body
         self._resp: aiohttp.ClientResponse | None = None
         self._sse = SSEDecoder(max_event_size=client.max_event_size)
-        self._folder = ChunkFolder(client.format)
+        self._folder = ChunkFolder(client.format, in_reasoning=client.in_reasoning)
         self._ready: list[Event] = []
         self._next = 0
         self._started = False  # a byte of the body arrived: no more retries, idle timeout now

@@ -119,6 +119,15 @@ class Format:
         """A fresh parser positioned at the start of the grammar."""
         return copy_parser(self._pristine)
 
+    def reasoning_opener(self) -> str:
+        """The literal (terminal name) that opens a reasoning block at the start."""
+        for terminal in sorted(self.initial_mode.direct):
+            parser = self.interactive()
+            parser.feed_token(lark.Token(terminal, ""))
+            if self.mode(parser).kind is Kind.REASONING:
+                return terminal
+        raise FormatError(f"format {self.name!r} has no reasoning block")
+
     def mode(self, parser: InteractiveParser) -> Mode:
         """The lexer mode for the parser's current state (computed once per state stack)."""
         key = tuple(parser.parser_state.state_stack)

@@ -46,9 +46,14 @@ class Parser:
         *,
         id_factory: Callable[[int], str] | None = None,
         indexes: Iterator[int] | None = None,
+        in_reasoning: bool = False,
     ) -> None:
         """``indexes`` numbers the calls (default 0, 1, ...); share one iterator to number the calls
-        of one response across several sources (e.g. tags in content and server-parsed calls)."""
+        of one response across several sources (e.g. tags in content and server-parsed calls).
+
+        ``in_reasoning`` starts inside a reasoning block, for models whose chat
+        template already opened it (Qwen3 thinking models write only its end).
+        """
         self._format = format if isinstance(format, Format) else load_format(format)
         self._ids = id_factory or default_id
         self._lark: InteractiveParser | None = None  # None: at the grammar's start (made on demand)
@@ -58,6 +63,8 @@ class Parser:
         self._content = False  # the current content token has text
         self._allocate = (indexes or itertools.count()).__next__
         self._closed = False
+        if in_reasoning:
+            self._shift(self._format.reasoning_opener(), "")
 
     def feed(self, text: str) -> list[Event]:
         """Parse the next piece of the stream; returns the events it completed."""
@@ -135,9 +142,15 @@ class Parser:
             self._body = CallsScanner(self._mode, literal, self._allocate, self._ids)
 
 
-def parse(text: str, format: str | Format = "hermes", *, id_factory: Callable[[int], str] | None = None) -> Message:
+def parse(
+    text: str,
+    format: str | Format = "hermes",
+    *,
+    id_factory: Callable[[int], str] | None = None,
+    in_reasoning: bool = False,
+) -> Message:
     """Parse a whole model output: the same machine as streaming, fed once."""
-    parser = Parser(format, id_factory=id_factory)
+    parser = Parser(format, id_factory=id_factory, in_reasoning=in_reasoning)
     builder = MessageBuilder()
     builder.extend(parser.feed(text))
     builder.extend(parser.close())

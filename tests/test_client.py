@@ -814,3 +814,13 @@ async def test_stream_as_context_manager_closes_on_exit() -> None:
                     break
             await server.wait_for_disconnects(1, timeout=2)
             assert server.disconnects == 1
+
+
+async def test_content_starting_inside_reasoning() -> None:
+    text = 'Paris, then.</think>Sure.<tool_call>{"name": "f"}</tool_call>'
+    async with Server([Reply(text)] * 2) as server:
+        async with Client(server.base_url, "m", in_reasoning=True) as client:
+            streamed = [e async for e in client.stream("hi")]
+            response = await client.chat("hi")
+    assert merge(streamed)[0] == ReasoningDelta(text="Paris, then.")
+    assert response.message.reasoning == "Paris, then." and response.message.content == "Sure."

@@ -444,3 +444,20 @@ def test_an_opening_tag_ends_a_block_left_open() -> None:
         invalid(1, '<tool_call>{"name": "a"} oops'),
         ReasoningDelta(text="hm"),
     ]
+
+
+def test_starting_inside_reasoning() -> None:
+    text = "The user wants Paris.\n</think>\n\nSure.<tool_call>{\"name\": \"f\"}</tool_call>"
+    pieces = [text[i : i + 3] for i in range(0, len(text), 3)]
+    parser = Parser("hermes", in_reasoning=True)
+    events = merge([e for piece in pieces for e in parser.feed(piece)] + parser.close())
+    assert events[:2] == [ReasoningDelta(text="The user wants Paris.\n"), TextDelta(text="\n\nSure.")]
+    assert parse(text, in_reasoning=True).reasoning == "The user wants Paris."
+    assert parse("no think tags", in_reasoning=True).reasoning == "no think tags"
+
+
+def test_in_reasoning_needs_a_reasoning_block(tmp_path: Path) -> None:
+    grammar = tmp_path / "calls_only.lark"
+    grammar.write_text('start: item*\nitem: TEXT | call\ncall: OPEN CALLS CLOSE\nOPEN: "<c>"\nCLOSE: "</c>"\n%declare TEXT CALLS\n')
+    with pytest.raises(FormatError, match="no reasoning block"):
+        Parser(load_format(grammar), in_reasoning=True)
