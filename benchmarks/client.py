@@ -298,8 +298,8 @@ class StreamparseReader(Reader):
         return self.served[key].events  # streamparse events are not SSE events: the stream's count
 
 
-class BareReader(Reader):
-    name = "bare aiohttp readline + `json.loads`"
+class _SessionReader(Reader):
+    """A reader on a bare aiohttp session."""
 
     async def open(self) -> None:
         self.session = _session()
@@ -307,6 +307,10 @@ class BareReader(Reader):
 
     async def close(self) -> None:
         await self.session.close()
+
+
+class BareReader(_SessionReader):
+    name = "bare aiohttp readline + `json.loads`"
 
     async def read(self, key: str) -> int:
         body = {"model": key, "messages": REQUEST_MESSAGES, "stream": True, "stream_options": {"include_usage": True}}
@@ -356,16 +360,9 @@ class OpenAIReader(Reader):
         return events
 
 
-class RawReader(Reader):
+class RawReader(_SessionReader):
     name = "server push: bytes read and dropped"
     note = "no parsing"
-
-    async def open(self) -> None:
-        self.session = _session()
-        self.url = self.base_url + "/chat/completions"
-
-    async def close(self) -> None:
-        await self.session.close()
 
     async def read(self, key: str) -> int:
         body = {"model": key, "messages": REQUEST_MESSAGES, "stream": True}
