@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from .errors import LLMStreamError
+from .errors import LLMDisconnectedError, LLMStreamError
 from .events import Event, Finish, ReasoningDelta, Usage
 from .formats import Format
 from .message import Message, MessageBuilder
@@ -140,5 +140,5 @@ class ChunkFolder:
         if self.done:
             return []
         if self.finish_reason is None:
-            raise LLMStreamError("stream ended without [DONE] and without a finish_reason")
+            raise LLMDisconnectedError("stream ended without [DONE] and without a finish_reason")
         return self.end()

@@ -160,6 +160,8 @@ def _reads(path: str) -> Iterator[bytes]:
     name = "stdin" if path == "-" else path
     try:
         if path == "-":
+            if sys.stdin is None:  # started with stdin closed
+                raise _Abort("cannot read stdin: it is closed")
             stream = cast(io.BufferedIOBase, sys.stdin.buffer)
             while data := stream.read1(_READ_SIZE):
                 yield data

@@ -23,11 +23,13 @@ import stamina
 
 from .errors import (
     LLMConnectionError,
+    LLMDisconnectedError,
     LLMError,
     LLMResponseError,
     LLMStreamError,
     LLMTimeoutError,
     SSEError,
+    UsageError,
 )
 from .chunks import ChunkFolder
 from .events import Event, ReasoningDelta, Usage
@@ -38,7 +40,7 @@ from .wire import decode_completion, decode_error_body
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-_DRAIN_TIMEOUT = 1.0  # seconds to wait, after [DONE], for the end of the HTTP body
+_DRAIN_TIMEOUT = 0.1  # seconds to wait, after [DONE], for the end of the HTTP body
 
 
 class Timeouts(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,10 +79,15 @@ def _retry_after(value: str | None, cap: float) -> float | None:
         return None  # an HTTP date: rare from LLM servers; fall back to backoff
 
 
-class _Retryable(LLMResponseError):
-    """An HTTP status worth another attempt; ``wait`` comes from ``Retry-After``."""
-
-    wait: float | None = None
+def _retry_on(exc: Exception) -> bool | float:
+    """stamina's predicate: what is worth another attempt, and after how long."""
+    if isinstance(exc, LLMResponseError):
+        if exc.status not in RETRY_STATUSES:
+            return False
+        return exc.retry_after if exc.retry_after is not None else True
+    if isinstance(exc, LLMTimeoutError):
+        return exc.timeout == "connect"
+    return isinstance(exc, LLMConnectionError)
 
 
 def _env(*names: str) -> str | None:
@@ -181,7 +188,7 @@ class Client:
     ) -> Response:
         """A non-streaming completion, parsed by the same machinery as a stream."""
         body = self._body(messages, tools, params, stream=False)
-        resp = await self._open(body)
+        resp, _ = await self._open(body)
         try:
             raw = await resp.read()
         except asyncio.TimeoutError as exc:
@@ -227,8 +234,13 @@ class Client:
         body.update(extra)
         return body
 
-    async def _open(self, body: dict[str, Any]) -> aiohttp.ClientResponse:
-        """POST the request, retrying until a response with a good status starts."""
+    async def _open(self, body: dict[str, Any], *, first_read: bool = False) -> tuple[aiohttp.ClientResponse, bytes]:
+        """POST the request, retrying until a response with a good status starts.
+
+        With ``first_read`` (streams), the body's first bytes are read within
+        the attempt too: nothing has been handed out yet, so a connection lost
+        before them is still worth another try.
+        """
         if body.get("model") is None:
             if self.model is None:
                 models = await self.models()
@@ -238,14 +250,8 @@ class Client:
             body = {**body, "model": self.model}
         data = msgspec.json.encode(body)
         r = self.retries
-
-        def retry_on(exc: Exception) -> bool | float:
-            if isinstance(exc, _Retryable):
-                return exc.wait if exc.wait is not None else True
-            return isinstance(exc, LLMConnectionError)
-
         async for attempt in stamina.retry_context(
-            on=retry_on,
+            on=_retry_on,
             attempts=r.attempts,
             timeout=None,
             wait_initial=r.wait_initial,
@@ -253,8 +259,26 @@ class Client:
             wait_jitter=r.wait_jitter,
         ):
             with attempt:
-                return await self._request("POST", "/chat/completions", data)
+                resp = await self._request("POST", "/chat/completions", data)
+                return resp, (await self._first_read(resp) if first_read else b"")
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    async def _first_read(self, resp: aiohttp.ClientResponse) -> bytes:
+        try:
+            if resp.content_type == "application/json":
+                # An error answered with a good status instead of a stream.
+                message, error_type, code, _ = decode_error_body(await resp.read())
+                raise LLMStreamError(message, error_type=error_type, code=code)
+            return await resp.content.readany()
+        except asyncio.TimeoutError as exc:
+            resp.close()
+            raise self._timeout_error(exc, started=False) from exc
+        except aiohttp.ClientError as exc:
+            resp.close()
+            raise LLMConnectionError(f"connection lost before the first event: {exc}") from exc
+        except LLMError:
+            resp.close()
+            raise
 
     async def _request(self, method: str, path: str, data: bytes | None) -> aiohttp.ClientResponse:
         t = self.timeouts
@@ -263,6 +287,8 @@ class Client:
             resp = await self._get_session().request(method, self.base_url + path, data=data, timeout=timeout)
         except asyncio.TimeoutError as exc:
             raise self._timeout_error(exc, started=False) from exc
+        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
+            raise UsageError(f"invalid base_url {self.base_url!r}: {exc}") from exc
         except aiohttp.ClientError as exc:
             raise LLMConnectionError(f"cannot reach {self.base_url}: {exc}") from exc
         if resp.status >= 400:
@@ -273,11 +299,10 @@ class Client:
             finally:
                 resp.release()
             message, error_type, code, param = decode_error_body(body)
-            cls = _Retryable if resp.status in RETRY_STATUSES else LLMResponseError
-            error = cls(message, status=resp.status, error_type=error_type, code=code, param=param)
-            if isinstance(error, _Retryable):
-                error.wait = _retry_after(resp.headers.get("Retry-After"), self.retries.max_retry_after)
-            raise error
+            retry_after = _retry_after(resp.headers.get("Retry-After"), self.retries.max_retry_after)
+            raise LLMResponseError(
+                message, status=resp.status, error_type=error_type, code=code, param=param, retry_after=retry_after
+            )
         return resp
 
     def _timeout_error(self, exc: BaseException, *, started: bool, partial: Message | None = None) -> LLMTimeoutError:
@@ -362,9 +387,10 @@ class Stream:
         """One network read: its events go to ``_ready``."""
         try:
             if self._resp is None:
-                self._resp = await self._client._open(self._body)
+                self._resp, data = await self._client._open(self._body, first_read=True)
+            else:
+                data = await self._resp.content.readany()
             resp = self._resp
-            data = await resp.content.readany()
         except LLMError as exc:
             self._fail(exc)
             return
@@ -372,8 +398,10 @@ class Stream:
             self._fail(self._client._timeout_error(exc, started=self._started))
             return
         except aiohttp.ClientError as exc:
-            self._fail(LLMConnectionError(f"connection lost mid-stream: {exc}"))
-            return
+            if self._folder.finish_reason is None:
+                self._fail(LLMDisconnectedError(f"connection lost mid-stream: {exc}"))
+                return
+            data = b""  # the answer was complete; only its [DONE] was lost
         if not data:
             try:
                 self._sse.close()  # raises an event-too-large error the decoder held back

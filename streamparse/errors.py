@@ -62,7 +62,8 @@ class LLMResponseError(LLMError):
         status: int,
         error_type: str | None = None,
         code: str | int | None = None,
-        param: str | None = None,
+        param: object = None,
+        retry_after: float | None = None,
         partial: Message | None = None,
     ) -> None:
         super().__init__(f"HTTP {status}: {message}", partial=partial)
@@ -71,6 +72,7 @@ class LLMResponseError(LLMError):
         self.error_type = error_type
         self.code = code
         self.param = param
+        self.retry_after = retry_after  # seconds, from a Retry-After header (capped by the client)
 
 
 class LLMTimeoutError(LLMError):
@@ -96,3 +98,10 @@ class LLMStreamError(LLMError):
         super().__init__(message, partial=partial)
         self.error_type = error_type
         self.code = code
+
+
+class LLMDisconnectedError(LLMConnectionError, LLMStreamError):
+    """The stream ended early: the connection broke, or closed without ``[DONE]`` or a ``finish_reason``.
+
+    Both a connection error and a failed stream, so either ``except`` catches it.
+    """

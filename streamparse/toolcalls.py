@@ -27,7 +27,7 @@ _WS = " \t\n\r"
 
 
 class _Call:
-    __slots__ = ("index", "id", "name", "args", "length", "pending", "depth", "in_string", "escape", "ended")
+    __slots__ = ("index", "id", "name", "args", "length", "last", "pending", "depth", "in_string", "escape", "ended")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -35,6 +35,7 @@ class _Call:
         self.name: str | None = None
         self.args: list[str] = []  # the fragments so far
         self.length = 0  # their total length
+        self.last = ""  # their last character that is not whitespace
         self.pending = ""  # fragments that came before the name
         self.depth = 0
         self.in_string = False
@@ -71,25 +72,26 @@ class _Call:
         return False
 
 
+def _is_object(text: str) -> bool:
+    try:
+        return isinstance(msgspec.json.decode(text), dict)
+    except (msgspec.DecodeError, RecursionError):
+        return False
+
+
 def _resent(fragment: str, so_far: str) -> bool:
     """Is ``fragment`` the whole arguments again (what came so far, then the rest)?
 
     It must also be complete JSON: a nested object can legitimately start
     with the text before it (``{"a": `` then ``{"a": 1}}``).
     """
-    if not fragment.startswith(so_far):
-        return False
-    try:
-        msgspec.json.decode(fragment)
-    except (msgspec.DecodeError, RecursionError):
-        return False
-    return True
+    return fragment.startswith(so_far) and _is_object(fragment)
 
 
 class ToolCallAccumulator:
     """Sans-IO: ``feed`` the ``delta.tool_calls`` entries of each chunk, ``close`` at the end."""
 
-    __slots__ = ("_calls", "_make_id", "_allocate")
+    __slots__ = ("_calls", "_make_id", "_allocate", "_unindexed")
 
     def __init__(
         self, *, id_factory: Callable[[int], str] | None = None, indexes: Iterator[int] | None = None
@@ -98,14 +100,21 @@ class ToolCallAccumulator:
         self._calls: dict[int, _Call] = {}  # by the server's index
         self._make_id = id_factory or default_id
         self._allocate = (indexes or itertools.count()).__next__
+        self._unindexed = -1  # the key of entries without an index (not vLLM): a new id moves it
 
     def feed(self, entries: Iterable[Any]) -> list[Event]:
         """Entries with ``index``, ``id``, ``function.name`` and ``function.arguments`` (any may be None)."""
         out: list[Event] = []
         for entry in entries:
-            call = self._calls.get(entry.index or 0)
+            key = entry.index
+            if key is None:
+                key = self._unindexed
+                current = self._calls.get(key)
+                if current is not None and entry.id and current.id not in (None, entry.id):
+                    key = self._unindexed = key - 1
+            call = self._calls.get(key)
             if call is None:
-                call = self._calls[entry.index or 0] = _Call(self._allocate())
+                call = self._calls[key] = _Call(self._allocate())
             index = call.index
             if call.id is None and entry.id:
                 call.id = entry.id
@@ -120,11 +129,14 @@ class ToolCallAccumulator:
                 if call.pending:
                     self._arguments(call, call.pending, out)
                     call.pending = ""
-            if function.arguments:
+            arguments = function.arguments
+            if arguments:
+                if not isinstance(arguments, str):  # an object, from servers that do not encode it
+                    arguments = msgspec.json.encode(arguments).decode()
                 if call.name is None:
-                    call.pending += function.arguments
+                    call.pending += arguments
                 else:
-                    self._arguments(call, function.arguments, out)
+                    self._arguments(call, arguments, out)
         return out
 
     def close(self) -> list[Event]:
@@ -148,8 +160,17 @@ class ToolCallAccumulator:
             return  # the whole arguments re-sent after they completed: already reported
         if call.length and len(fragment) > call.length and _resent(fragment, "".join(call.args)):
             fragment = fragment[call.length :]  # the whole arguments re-sent before completing
+        elif call.length and not call.in_string and call.last not in ":,[" and fragment.lstrip(_WS)[:1] == "{":
+            # `{` cannot come here in valid JSON: the whole arguments re-sent,
+            # spaced differently from the fragments (vLLM re-encodes them).
+            if _is_object(fragment):
+                self._end(call, fragment, out)
+                return
         call.args.append(fragment)
         call.length += len(fragment)
+        stripped = fragment.rstrip(_WS)
+        if stripped:
+            call.last = stripped[-1]
         out.append(ToolCallDelta(index=call.index, arguments=fragment))
         if call.track(fragment):
             self._end(call, "".join(call.args), out)

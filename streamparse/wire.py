@@ -11,6 +11,8 @@ wraps it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from .events import Usage
@@ -42,7 +44,8 @@ class FunctionPart(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """``function`` of a tool call: in a delta, either part may come alone."""
 
     name: str | None = None
-    arguments: str | None = None
+    # vLLM sends a JSON string; some servers send the object itself.
+    arguments: str | dict[str, Any] | None = None
 
 
 class ToolCallPart(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -86,7 +89,7 @@ class ErrorDetail(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
     message: str | None = None
     type: str | None = None
-    param: str | None = None
+    param: Any = None
     code: int | str | None = None
 
 
@@ -105,7 +108,7 @@ class StreamPayload(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     # Flat error fields (vLLM < 0.10.1).
     message: str | None = None
     type: str | None = None
-    param: str | None = None
+    param: Any = None
     code: int | str | None = None
 
     def error_detail(self) -> ErrorDetail | None:

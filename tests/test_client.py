@@ -27,6 +27,7 @@ from streamparse import (
     Event,
     Finish,
     LLMConnectionError,
+    LLMDisconnectedError,
     LLMError,
     LLMResponseError,
     LLMStreamError,
@@ -37,6 +38,7 @@ from streamparse import (
     ToolCallDelta,
     ToolCallEnd,
     ToolCallStart,
+    UsageError,
     parse,
 )
 from streamparse.chunking import Chunking
@@ -824,3 +826,57 @@ async def test_content_starting_inside_reasoning() -> None:
             response = await client.chat("hi")
     assert merge(streamed)[0] == ReasoningDelta(text="Paris, then.")
     assert response.message.reasoning == "Paris, then." and response.message.content == "Sure."
+
+
+async def test_a_connection_lost_before_the_first_event_is_retried() -> None:
+    async with Server(["Hello!"], fail_first=1, failure=Fault(drop_after=0)) as server:
+        async with Client(server.base_url, "m", retries=Retries(attempts=2)) as client:
+            stream = client.stream("hi")
+            await collect(stream)
+    assert stream.message.content == "Hello!"
+    assert len(server.requests) == 2
+
+
+async def test_a_connection_lost_after_the_finish_reason_still_finishes() -> None:
+    # one_event: role (1), content (2), finish_reason (3), usage (4), then [DONE] never comes.
+    reply = Reply("Hello!", fault=Fault(one_event=True, drop_after=4))
+    async with Server([reply]) as server:
+        async with Client(server.base_url, "m") as client:
+            events = await collect(client.stream("hi"))
+    assert events[-1] == Finish(finish_reason="stop", usage=events[-1].usage)  # type: ignore[union-attr]
+    assert merge(events)[0] == TextDelta(text="Hello!")
+
+
+async def test_a_stream_cut_mid_way_is_both_a_connection_and_a_stream_error() -> None:
+    async with Server([Reply("Hello there, how are you?", fault=Fault(drop_after=3))]) as server:
+        async with Client(server.base_url, "m") as client:
+            with pytest.raises(LLMDisconnectedError) as info:
+                await collect(client.stream("hi"))
+    assert isinstance(info.value, LLMConnectionError) and isinstance(info.value, LLMStreamError)
+    assert info.value.partial is not None and info.value.partial.content
+
+
+async def test_an_error_answered_as_json_with_a_good_status() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({"error": {"message": "model overloaded", "type": "Overloaded", "code": 42}})
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with Client(f"http://127.0.0.1:{port}/v1", "m") as client:
+            with pytest.raises(LLMStreamError, match="model overloaded") as info:
+                await collect(client.stream("hi"))
+        assert info.value.code == 42
+    finally:
+        await runner.cleanup()
+
+
+async def test_an_invalid_base_url_is_a_usage_error_not_retried() -> None:
+    async with Client("localhost:8000", "m") as client:
+        with pytest.raises(UsageError):
+            await collect(client.stream("hi"))

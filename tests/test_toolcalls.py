@@ -357,3 +357,33 @@ def test_a_nested_object_that_starts_like_the_text_so_far_is_not_a_resend() -> N
     events = acc.feed(entries('[{"index":0,"id":"x","function":{"name":"f","arguments":"{\\"a\\": "}}]'))
     events += acc.feed(entries('[{"index":0,"function":{"arguments":"{\\"a\\": 1}}"}}]'))
     assert events[-1] == ToolCallEnd(index=0, id="x", name="f", arguments={"a": {"a": 1}})
+
+
+def test_whole_arguments_resent_with_other_spacing_end_the_call() -> None:
+    # vLLM streams the model's raw fragments, then re-sends json.dumps of the whole arguments.
+    chunks = [
+        start(0, "chatcmpl-tool-1", "get_weather"),
+        fragment(0, '{"city":"Paris"'),
+        '[{"index":0,"id":"chatcmpl-tool-1","function":{"name":"get_weather","arguments":"{\\"city\\": \\"Paris\\"}"}}]',
+    ]
+    per_chunk = feed_each(chunks)
+    assert per_chunk[2][-1] == ToolCallEnd(index=0, id="chatcmpl-tool-1", name="get_weather", arguments={"city": "Paris"})
+    assert not any(isinstance(e, InvalidToolCall) for e in flat(per_chunk))
+
+
+def test_entries_without_index_are_told_apart_by_id() -> None:
+    acc = ToolCallAccumulator()
+    events = acc.feed(entries('[{"id":"call_1","function":{"name":"a","arguments":"{}"}}]'))
+    events += acc.feed(entries('[{"id":"call_2","function":{"name":"b","arguments":"{\\"x\\": 1}"}}]'))
+    events += acc.close()
+    ends = [e for e in events if isinstance(e, ToolCallEnd)]
+    assert ends == [
+        ToolCallEnd(index=0, id="call_1", name="a", arguments={}),
+        ToolCallEnd(index=1, id="call_2", name="b", arguments={"x": 1}),
+    ]
+
+
+def test_arguments_sent_as_an_object() -> None:
+    acc = ToolCallAccumulator()
+    events = acc.feed(entries('[{"index":0,"id":"x","function":{"name":"f","arguments":{"a":[1]}}}]'))
+    assert events[-1] == ToolCallEnd(index=0, id="x", name="f", arguments={"a": [1]})

@@ -274,7 +274,8 @@ def test_completion_garbage_raises_decode_error(garbage: bytes) -> None:
         (b'{"detail":"Not Found"}', ('{"detail":"Not Found"}', None, None, None)),
         (b"<html>502 Bad Gateway</html>\n", ("<html>502 Bad Gateway</html>", None, None, None)),
         (b"upstream \xff error", ("upstream \ufffd error", None, None, None)),
-        (b'{"error":{"message":"x","param":[1]}}', ('{"error":{"message":"x","param":[1]}}', None, None, None)),
+        (b'{"error":{"message":"x","param":[1]}}', ("x", None, None, [1])),  # any param is kept
+        (b'{"error":{"message":{"nested":1}}}', ('{"error":{"message":{"nested":1}}}', None, None, None)),
         (b"", ("", None, None, None)),
     ],
 )
