@@ -228,14 +228,20 @@ class CallsScanner:
             self._finish(out)
         return stop, literal, end
 
-    def close(self, held: str, out: list[Event]) -> None:
+    def close(self, held: str, out: list[Event]) -> str:
         """The stream ended inside the block (its closing literal may be a stop sequence).
 
-        ``held`` can only be the start of a closing literal cut off by the end
-        of the stream: it is markup, not content.
+        ``held`` is the start of a literal cut off by the end of the stream.
+        The start of a closing literal is the block's markup; the start of one
+        that opens the next item is not the block's: it is returned, for the
+        caller to emit as what follows the block.
         """
-        self._text.append(held)
+        mode = self._mode
+        closing = any(mode.literals[lit] in mode.closers and lit.startswith(held) for lit in mode.literals)
+        if closing:
+            self._text.append(held)
         self._finish(out)
+        return "" if closing else held
 
     # -- scanning ------------------------------------------------------------
 

@@ -111,8 +111,10 @@ class Parser:
         out: list[Event] = []
         held, self._held = self._held, ""
         if self._body is not None:
-            self._body.close(held, out)
+            after = self._body.close(held, out)
             self._body = None
+            if after:  # the cut-off start of a tag that would have opened the next item
+                self._emit(self._format.initial_mode, after, out)
         elif held:
             self._emit(self._mode, held, out)
         return out

@@ -458,3 +458,9 @@ def test_in_reasoning_needs_a_reasoning_block(tmp_path: Path) -> None:
     grammar.write_text('start: item*\nitem: TEXT | call\ncall: OPEN CALLS CLOSE\nOPEN: "<c>"\nCLOSE: "</c>"\n%declare TEXT CALLS\n')
     with pytest.raises(FormatError, match="no reasoning block"):
         Parser(load_format(grammar), in_reasoning=True)
+
+
+def test_a_cut_off_opening_tag_after_a_call_is_kept() -> None:
+    events = three_ways('<tool_call>{"name": "f"}<tool_c')
+    assert events == [*call(0, "f", None, {}), TextDelta(text="<tool_c")]
+    assert three_ways('<tool_call>{"name": "f"}</tool_c') == call(0, "f", None, {})  # a cut-off closing tag is markup
