@@ -13,14 +13,13 @@ the response ends with a :class:`~streamparse.events.Finish`::
         handle(folder.feed(payload))
     handle(folder.eof())  # at end of input, unless folder.done
 
-A non-streaming response goes through :meth:`ChunkFolder.add`,
-:meth:`~ChunkFolder.content` and :meth:`~ChunkFolder.tool_calls` directly.
+A non-streaming response's message has the shape of one delta: it goes
+through :meth:`ChunkFolder.chunk` as a single chunk.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
 
 import msgspec
 
@@ -30,7 +29,7 @@ from .formats import Format
 from .message import Message, MessageBuilder
 from .parser import Parser
 from .toolcalls import ToolCallAccumulator
-from .wire import DONE, ErrorDetail, StreamPayload, ToolCallPart, decode_payload
+from .wire import DONE, ErrorDetail, StreamPayload, decode_payload
 
 __all__ = ["ChunkFolder"]
 
@@ -90,7 +89,7 @@ class ChunkFolder:
         for choice in chunk.choices or ():
             delta = choice.delta
             if delta is not None:
-                reasoning = delta.reasoning or delta.reasoning_content
+                reasoning = delta.reasoning_text
                 if reasoning:
                     out.append(ReasoningDelta(text=reasoning))
                 if delta.content:
@@ -102,22 +101,6 @@ class ChunkFolder:
         if out:
             self.builder.extend(out)
         return out
-
-    def add(self, event: Event) -> None:
-        """Fold an event made elsewhere (a whole message's reasoning)."""
-        self.builder.add(event)
-
-    def content(self, text: str) -> list[Event]:
-        """Model text: tags in it become calls."""
-        events = self.parser.feed(text)
-        self.builder.extend(events)
-        return events
-
-    def tool_calls(self, entries: Iterable[ToolCallPart]) -> list[Event]:
-        """Calls the server parsed itself, accumulated by ``index``."""
-        events = self.calls.feed(entries)
-        self.builder.extend(events)
-        return events
 
     def close(self) -> list[Event]:
         """Flush the parsers: held-back text, and calls left open. Only the first call does anything."""

@@ -32,11 +32,11 @@ from .errors import (
     UsageError,
 )
 from .chunks import ChunkFolder
-from .events import Event, ReasoningDelta, Usage
+from .events import Event, Usage
 from .formats import Format
 from .message import Message
 from .sse import SSEDecoder
-from .wire import decode_completion, decode_error_body
+from .wire import ChunkChoice, StreamPayload, decode_completion, decode_error_body
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -153,13 +153,7 @@ class Client:
 
     async def models(self) -> list[str]:
         """The ids the server serves (``GET /models``)."""
-        resp = await self._request("GET", "/models", None)
-        try:
-            body = await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise LLMConnectionError(f"connection lost: {exc}") from exc
-        finally:
-            resp.release()
+        body = await self._read(await self._request("GET", "/models", None))
         try:
             return [m["id"] for m in msgspec.json.decode(body)["data"]]
         except (msgspec.DecodeError, KeyError, TypeError) as exc:
@@ -187,16 +181,8 @@ class Client:
         **params: Any,
     ) -> Response:
         """A non-streaming completion, parsed by the same machinery as a stream."""
-        body = self._body(messages, tools, params, stream=False)
-        resp, _ = await self._open(body)
-        try:
-            raw = await resp.read()
-        except asyncio.TimeoutError as exc:
-            raise self._timeout_error(exc, started=False) from exc
-        except aiohttp.ClientError as exc:
-            raise LLMConnectionError(f"connection lost: {exc}") from exc
-        finally:
-            resp.release()
+        resp, _ = await self._open(self._body(messages, tools, params, stream=False))
+        raw = await self._read(resp)
         try:
             completion = decode_completion(raw)
         except msgspec.DecodeError as exc:
@@ -204,20 +190,25 @@ class Client:
         choice = completion.choices[0] if completion.choices else None
         out = ChunkFolder(self.format, in_reasoning=self.in_reasoning)
         if choice is not None and choice.message is not None:
-            message = choice.message
-            reasoning = message.reasoning_text
-            if reasoning:
-                out.add(ReasoningDelta(text=reasoning))
-            if message.content:
-                out.content(message.content)
-            # Whole calls have no index: their position is it.
-            out.tool_calls(
-                [msgspec.structs.replace(call, index=i) for i, call in enumerate(message.tool_calls or ())]
-            )
+            # A whole message has the shape of one delta; its calls have no index: their position is it.
+            calls = [msgspec.structs.replace(call, index=i) for i, call in enumerate(choice.message.tool_calls or ())]
+            delta = msgspec.structs.replace(choice.message, tool_calls=calls)
+            out.chunk(StreamPayload(choices=[ChunkChoice(delta=delta)]))
         out.close()
         return Response(
             message=out.message, finish_reason=choice.finish_reason if choice else None, usage=completion.usage
         )
+
+    async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
+        """A whole (non-streamed) response body; the connection goes back to the pool."""
+        try:
+            return await resp.read()
+        except asyncio.TimeoutError as exc:
+            raise self._timeout_error(exc, started=False) from exc
+        except aiohttp.ClientError as exc:
+            raise LLMConnectionError(f"connection lost: {exc}") from exc
+        finally:
+            resp.release()
 
     def _body(
         self, messages: str | Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]] | None, params: dict[str, Any], *, stream: bool
