@@ -148,7 +148,7 @@ class Served:
 
 async def _render(specs: list[Spec]) -> dict[str, bytes]:
     """Each spec's whole response body, as the embedded server sends it."""
-    from streamparse.chunking import Chunking
+    from streamparse.server.pieces import Chunking
     from streamparse.server import Reply, Server
 
     bodies: dict[str, bytes] = {}
@@ -491,9 +491,9 @@ def layer_costs(server: ServerProcess, key: str) -> str:
     """CPU µs per SSE event of each layer of ``Client.stream`` and of the bare
     loop, on the stream's bytes without the network (best of 5): cProfile's
     own overhead distorts a profile made of ~1 µs calls; this does not."""
-    from streamparse.chunks import ChunkFolder
-    from streamparse.sse import SSEDecoder
-    from streamparse.wire import DONE, decode_payload
+    from streamparse.wire.folding import ChunkFolder
+    from streamparse.wire.sse import SSEDecoder
+    from streamparse.wire.payloads import DONE, decode_payload
 
     async def fetch() -> bytes:
         async with _session() as session:

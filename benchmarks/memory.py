@@ -124,7 +124,7 @@ def _hold_reply() -> tuple[str, str, int, int]:
     paused inside an open call."""
     import json as _json
 
-    from streamparse.chunking import Chunking
+    from streamparse.server.pieces import Chunking
 
     reasoning = "The user wants the weather in Paris and some documentation; I should call the search tool. " * 4
     arguments = {"query": "streaming tool calls " * 12, "filters": {"lang": "en", "year": [2024, 2026]}, "limit": 10}

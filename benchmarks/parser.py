@@ -48,11 +48,11 @@ def load_streamparse() -> tuple[Any, Any, str]:
         from streamparse import Parser
     except ImportError:
         try:
-            from streamparse.parser import Parser
+            from streamparse.core.parser import Parser
         except ImportError as exc:
             return None, None, f"{type(exc).__name__}: {exc}"
     try:
-        from streamparse.events import ToolCallEnd
+        from streamparse.core.events import ToolCallEnd
     except ImportError as exc:
         return None, None, f"{type(exc).__name__}: {exc}"
     return Parser, ToolCallEnd, ""

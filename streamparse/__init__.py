@@ -16,7 +16,7 @@ from .errors import (
     StreamParseError,
     UsageError,
 )
-from .events import (
+from .core.events import (
     Event,
     Finish,
     InvalidToolCall,
@@ -27,9 +27,9 @@ from .events import (
     ToolCallStart,
     Usage,
 )
-from .formats import Format, available_formats, load_format
-from .message import Message, MessageBuilder, ToolCall
-from .parser import Parser, parse
+from .core.formats import Format, available_formats, load_format
+from .core.message import Message, MessageBuilder, ToolCall
+from .core.parser import Parser, parse
 
 if TYPE_CHECKING:
     from .client import Client, Response, Retries, Stream, Timeouts

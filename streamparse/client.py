@@ -2,9 +2,9 @@
 
 ``Client.stream`` posts a chat-completions request and yields the parser's
 events as the SSE stream arrives: tags in ``content`` go through
-:class:`~streamparse.parser.Parser`, server-parsed ``delta.tool_calls``
-through :class:`~streamparse.toolcalls.ToolCallAccumulator`, and the stream
-ends with a :class:`~streamparse.events.Finish`.  Connecting is retried (with
+:class:`~streamparse.core.parser.Parser`, server-parsed ``delta.tool_calls``
+through :class:`~streamparse.wire.server_calls.ToolCallAccumulator`, and the stream
+ends with a :class:`~streamparse.core.events.Finish`.  Connecting is retried (with
 stamina) only until the response starts; a stream that has produced an event
 is never retried or restarted.
 """
@@ -31,12 +31,12 @@ from .errors import (
     SSEError,
     UsageError,
 )
-from .chunks import ChunkFolder
-from .events import Event, Usage
-from .formats import Format
-from .message import Message
-from .sse import SSEDecoder
-from .wire import ChunkChoice, StreamPayload, decode_completion, decode_error_body
+from .wire.folding import ChunkFolder
+from .core.events import Event, Usage
+from .core.formats import Format
+from .core.message import Message
+from .wire.sse import SSEDecoder
+from .wire.payloads import ChunkChoice, StreamPayload, decode_completion, decode_error_body
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})

@@ -1,7 +1,7 @@
 """One small exception hierarchy for everything streamparse raises.
 
 Malformed model output is never an exception: it becomes an
-:class:`~streamparse.events.InvalidToolCall` event carrying the raw text.
+:class:`~streamparse.core.events.InvalidToolCall` event carrying the raw text.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .message import Message
+    from .core.message import Message
 
 
 class StreamParseError(Exception):
@@ -40,7 +40,7 @@ class LLMError(StreamParseError):
     """Base of errors talking to an LLM server.
 
     ``partial`` holds what was received before the failure, folded into a
-    :class:`~streamparse.message.Message`, so nothing is lost.
+    :class:`~streamparse.core.message.Message`, so nothing is lost.
     """
 
     def __init__(self, message: str, *, partial: Message | None = None) -> None:

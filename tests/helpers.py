@@ -6,7 +6,7 @@ import random
 from collections.abc import Iterable, Sequence
 
 from streamparse import Format, Parser
-from streamparse.events import Event, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallDelta
+from streamparse.core.events import Event, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallDelta
 
 
 def merge(events: Iterable[Event]) -> list[Event]:

@@ -27,10 +27,10 @@ import stamina
 
 import streamparse
 from streamparse.cli import main
-from streamparse.demo import DEMO_CALLS, get_time, get_weather, run_tool
-from streamparse.views import LineView, RichView, make_view
-from streamparse.events import AnyEvent, Event, Finish, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallEnd
-from streamparse.message import Message
+from streamparse.cli.demo import DEMO_CALLS, get_time, get_weather, run_tool
+from streamparse.cli.views import LineView, RichView, make_view
+from streamparse.core.events import AnyEvent, Event, Finish, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallEnd
+from streamparse.core.message import Message
 from streamparse.server import Fault, Reply, Server
 
 decode_event = msgspec.json.Decoder(AnyEvent).decode
@@ -343,7 +343,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_no_aiohttp_for_parse() -> None:
-    code = "import sys, streamparse.cli, streamparse.chunks; assert 'aiohttp' not in sys.modules"
+    code = "import sys, streamparse.cli, streamparse.wire.folding; assert 'aiohttp' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -41,7 +41,7 @@ from streamparse import (
     UsageError,
     parse,
 )
-from streamparse.chunking import Chunking
+from streamparse.server.pieces import Chunking
 from streamparse.client import Client, Response, Retries, Stream, Timeouts
 from streamparse.server import Fault, Reply, Server
 

@@ -23,7 +23,7 @@ from streamparse import (
     load_format,
     parse,
 )
-from streamparse.events import Event
+from streamparse.core.events import Event
 
 from .helpers import merge, run, three_ways, without_errors
 
@@ -349,8 +349,8 @@ def test_unknown_format() -> None:
 
 
 def test_no_tag_literal_in_the_python_code() -> None:
-    package = Path(__file__).resolve().parent.parent / "streamparse"
-    for path in [package / f"{name}.py" for name in ("parser", "calls", "formats", "events", "message")]:
+    core = Path(__file__).resolve().parent.parent / "streamparse" / "core"
+    for path in sorted(core.rglob("*.py")):
         source = path.read_text()
         for literal in ("tool_call>", "think>"):
             assert literal not in source, f"{path.name} holds {literal!r}"

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamparse import InvalidToolCall, ReasoningDelta, TextDelta, ToolCallDelta, ToolCallEnd, ToolCallStart
-from streamparse.events import Event
+from streamparse.core.events import Event
 
 from .helpers import merge, run, without_errors
 

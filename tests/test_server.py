@@ -14,7 +14,7 @@ import aiohttp
 import msgspec
 import pytest
 
-from streamparse.chunking import Chunking
+from streamparse.server.pieces import Chunking
 from streamparse.server import Fault, RecordedRequest, Reply, Server, load_script
 
 CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamparse.errors import EventTooLargeError, SSEError, UsageError
-from streamparse.sse import SSEDecoder, SSEEvent
+from streamparse.wire.sse import SSEDecoder, SSEEvent
 
 BOM = b"\xef\xbb\xbf"
 
@@ -437,5 +437,5 @@ def test_random_bytes_never_raise_unexpectedly(stream: bytes, data: st.DataObjec
 
 
 def test_no_io_library_is_imported() -> None:
-    code = "import streamparse.sse, streamparse.wire, sys; assert 'aiohttp' not in sys.modules"
+    code = "import streamparse.wire.sse, streamparse.wire.payloads, sys; assert 'aiohttp' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)

@@ -1,13 +1,13 @@
-"""Tests for the wire types: every shape of FACTS.md section 1 decodes."""
+"""Tests for the wire types: every chunk shape vLLM and other servers send decodes."""
 
 from __future__ import annotations
 
 import msgspec
 import pytest
 
-from streamparse.events import Usage
-from streamparse.sse import SSEDecoder
-from streamparse.wire import (
+from streamparse.core.events import Usage
+from streamparse.wire.sse import SSEDecoder
+from streamparse.wire.payloads import (
     DONE,
     ChatCompletion,
     ErrorDetail,

@@ -1,6 +1,6 @@
 """The ``streamparse`` command: ``demo``, ``parse``, ``chat`` and ``serve``.
 
-Output goes through a *view* (:mod:`streamparse.views`): a live terminal view
+Output goes through a *view* (:mod:`streamparse.cli.views`): a live terminal view
 (rich, when installed and stdout is a terminal), a plain line view (a terminal
 without rich), or JSON lines (``--plain``, or stdout is not a terminal). Errors are one line on
 stderr: exit status 1 for runtime errors, 2 for a bad command line.
@@ -23,22 +23,22 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import msgspec
 
-from ._version import __version__
-from .chunks import ChunkFolder
-from .errors import FormatError, LLMResponseError, StreamParseError
-from .events import Event
-from .formats import Format, available_formats, load_format
-from .message import Message, MessageBuilder
-from .parser import Parser
+from .._version import __version__
+from ..wire.folding import ChunkFolder
+from ..errors import FormatError, LLMResponseError, StreamParseError
+from ..core.events import Event
+from ..core.formats import Format, available_formats, load_format
+from ..core.message import Message, MessageBuilder
+from ..core.parser import Parser
 from .demo import DEMO_PROMPT, DEMO_TOOLS, demo_script, run_tool
-from .sse import SSEDecoder
+from ..wire.sse import SSEDecoder
 from .views import View, make_view
 
 # For types only: client and server load aiohttp (~0.1 s), so the commands
 # import them when they run.
 if TYPE_CHECKING:
-    from .client import Client
-    from .server import Reply
+    from ..client import Client
+    from ..server import Reply
 
 
 class _Abort(Exception):
@@ -60,7 +60,7 @@ def _load_format(name: str) -> Format:
 
 
 def _client(args: argparse.Namespace, fmt: Format, base_url: str | None = None, model: str | None = None) -> Client:
-    from .client import Client
+    from ..client import Client
 
     return Client(base_url or args.base_url, model or args.model, args.api_key, format=fmt)
 
@@ -109,7 +109,7 @@ async def _demo(args: argparse.Namespace, fmt: Format, view: View) -> None:
             view.note("demo", f"{client.base_url}, tools passed in the request")
             await _converse(client, view, params)
         return
-    from .server import Server
+    from ..server import Server
 
     server = Server(demo_script, tool_parser=args.tool_parser, model="streamparse-demo", delay=args.delay)
     async with server:
@@ -218,7 +218,7 @@ def _cycle(replies: list[Reply]) -> Callable[[dict[str, Any]], Reply]:
 
 
 async def _serve(args: argparse.Namespace, script: Callable[[dict[str, Any]], Reply]) -> None:
-    from .server import Server
+    from ..server import Server
 
     server = Server(
         script, tool_parser=args.tool_parser, model=args.model, delay=args.delay, host=args.host, port=args.port
@@ -242,7 +242,7 @@ async def _serve(args: argparse.Namespace, script: Callable[[dict[str, Any]], Re
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .server import load_script
+    from ..server import load_script
 
     if args.script is None:
         script: Callable[[dict[str, Any]], Reply] = demo_script

@@ -2,7 +2,7 @@
 
 A chunk-aware lexer finds the format's literals in the text; Lark's LALR
 parser, fed only those structural tokens, says which literals may come next
-and what the text between them is (see :mod:`streamparse.formats`).  Text
+and what the text between them is (see :mod:`streamparse.core.formats`).  Text
 that could still become a literal is held back until decided; everything
 else is emitted by the ``feed`` that received it.
 """
@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 import lark
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 
-from .calls import CallsScanner
-from .errors import UsageError
+from .json_calls import CallsScanner
+from ..errors import UsageError
 from .events import Event, ReasoningDelta, TextDelta
 from .formats import Format, Kind, Mode, choices_of, load_format
 from .message import Message, MessageBuilder

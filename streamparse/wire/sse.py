@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import msgspec
 
-from .errors import EventTooLargeError, UsageError
+from ..errors import EventTooLargeError, UsageError
 
 _BOM = b"\xef\xbb\xbf"
 # For an only-data block with LF or CRLF line ends: the length of the final

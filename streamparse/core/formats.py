@@ -28,7 +28,7 @@ from typing import Any
 import lark
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 
-from .errors import FormatError
+from ..errors import FormatError
 
 
 class Kind(enum.Enum):
@@ -166,7 +166,7 @@ def _grammar_dirs() -> list[Path]:
     # A wheel carries the grammars inside the package; an editable install or
     # a source checkout has them in the top-level folder next to the package.
     inside = Path(str(resources.files("streamparse"))) / "grammars"
-    beside = Path(__file__).resolve().parent.parent / "grammars"
+    beside = Path(__file__).resolve().parents[2] / "grammars"
     return [inside, beside]
 
 

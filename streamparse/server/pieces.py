@@ -15,7 +15,7 @@ import msgspec
 
 __all__ = ["Chunking"]
 
-# Special tokens of the formats in FACTS §2: ``<tool_call>``, ``</think>``,
+# Special tokens of the model formats: ``<tool_call>``, ``</think>``,
 # ``<|python_tag|>``, ``<function=f>``, ``<｜tool▁sep｜>``, ``[TOOL_CALLS]``.
 # Tokenizers emit most of them as one token; some servers split them anyway.
 _TAG = re.compile(r"</?[A-Za-z_|｜][^<>\s]{0,63}>|\[[A-Z][A-Z_]+\]")

@@ -3,10 +3,10 @@
 What a streaming client does with each SSE ``data`` payload, without the
 network, so a recorded stream (``streamparse parse --sse``) gives exactly the
 events a live one does: ``content`` goes through the
-:class:`~streamparse.parser.Parser`, ``delta.tool_calls`` through the
-:class:`~streamparse.toolcalls.ToolCallAccumulator`, ``delta.reasoning`` (or
-``reasoning_content``) becomes :class:`~streamparse.events.ReasoningDelta`, and
-the response ends with a :class:`~streamparse.events.Finish`::
+:class:`~streamparse.core.parser.Parser`, ``delta.tool_calls`` through the
+:class:`~streamparse.wire.server_calls.ToolCallAccumulator`, ``delta.reasoning`` (or
+``reasoning_content``) becomes :class:`~streamparse.core.events.ReasoningDelta`, and
+the response ends with a :class:`~streamparse.core.events.Finish`::
 
     folder = ChunkFolder("hermes")
     for payload in sse_decoder.feed_data(data):
@@ -23,13 +23,13 @@ import itertools
 
 import msgspec
 
-from .errors import LLMDisconnectedError, LLMStreamError
-from .events import Event, Finish, ReasoningDelta, Usage
-from .formats import Format
-from .message import Message, MessageBuilder
-from .parser import Parser
-from .toolcalls import ToolCallAccumulator
-from .wire import DONE, ErrorDetail, StreamPayload, decode_payload
+from ..errors import LLMDisconnectedError, LLMStreamError
+from ..core.events import Event, Finish, ReasoningDelta, Usage
+from ..core.formats import Format
+from ..core.message import Message, MessageBuilder
+from ..core.parser import Parser
+from .server_calls import ToolCallAccumulator
+from .payloads import DONE, ErrorDetail, StreamPayload, decode_payload
 
 __all__ = ["ChunkFolder"]
 

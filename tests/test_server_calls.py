@@ -1,7 +1,7 @@
 """ToolCallAccumulator, sans-IO: server-parsed ``delta.tool_calls`` entries in, events out.
 
-Entries are built from real chunk JSON with :func:`streamparse.wire.decode_payload`,
-in every shape FACTS §1 lists, and fed one chunk at a time so each test can say
+Entries are built from real chunk JSON with :func:`streamparse.wire.payloads.decode_payload`,
+in every shape vLLM has sent, and fed one chunk at a time so each test can say
 exactly which entry produced which event.
 """
 
@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamparse.events import Event, InvalidToolCall, ToolCallDelta, ToolCallEnd, ToolCallStart
-from streamparse.parser import Parser
-from streamparse.toolcalls import ToolCallAccumulator
-from streamparse.wire import ToolCallPart, decode_payload
+from streamparse.core.events import Event, InvalidToolCall, ToolCallDelta, ToolCallEnd, ToolCallStart
+from streamparse.core.parser import Parser
+from streamparse.wire.server_calls import ToolCallAccumulator
+from streamparse.wire.payloads import ToolCallPart, decode_payload
 
 
 def entries(tool_calls: str) -> list[ToolCallPart]:

@@ -1,6 +1,6 @@
 """An embedded OpenAI-compatible server that streams scripted replies.
 
-It speaks vLLM's current wire format (FACTS §1) byte for byte, so the test
+It speaks vLLM's current wire format byte for byte, so the test
 suite, ``streamparse demo`` and users' own UI tests can run against a real
 socket without a GPU::
 
@@ -41,8 +41,8 @@ from typing import Any, Literal, Union
 import msgspec
 from aiohttp import web
 
-from .chunking import Chunking
-from .events import (
+from .pieces import Chunking
+from ..core.events import (
     Event,
     InvalidToolCall,
     ReasoningDelta,
@@ -51,7 +51,7 @@ from .events import (
     ToolCallEnd,
     ToolCallStart,
 )
-from .parser import Parser
+from ..core.parser import Parser
 
 __all__ = ["Fault", "RecordedRequest", "Reply", "Script", "Server", "load_script"]
 

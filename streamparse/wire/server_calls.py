@@ -17,8 +17,8 @@ from typing import Any
 
 import msgspec
 
-from .events import Event, InvalidToolCall, ToolCallDelta, ToolCallEnd, ToolCallStart
-from .parser import default_id
+from ..core.events import Event, InvalidToolCall, ToolCallDelta, ToolCallEnd, ToolCallStart
+from ..core.parser import default_id
 
 # A whole string, or one structural character (a string cut by the fragment's end is `"`).
 _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|["{}\[\]]', re.S)

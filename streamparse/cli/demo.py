@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 if TYPE_CHECKING:  # the server loads aiohttp
-    from .server import Reply
+    from ..server import Reply
 
 
 DEMO_PROMPT = "What's the weather in Paris, and what time is it in Tokyo?"
@@ -129,7 +129,7 @@ def _fact(name: str, content: Any) -> str:
 
 def demo_script(request: dict[str, Any]) -> Reply:
     """The scripted model: calls the tools, then answers from their results once the request carries them."""
-    from .server import Reply
+    from ..server import Reply
 
     messages = [m for m in request.get("messages") or () if isinstance(m, dict)]
     names = {

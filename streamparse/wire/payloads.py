@@ -3,7 +3,7 @@
 Every field is ``T | None = None``: servers send null and leave fields out
 interchangeably, and a field we do not read is ignored (msgspec skips unknown
 keys), so new server fields never break decoding. (``Usage`` comes from
-:mod:`streamparse.events`: its counts default to 0 and must not be null.)
+:mod:`streamparse.core.events`: its counts default to 0 and must not be null.)
 Decoders are built once, at import. Garbage raises
 :class:`msgspec.DecodeError` (``ValidationError`` is a subclass); the client
 wraps it.
@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from .events import Usage
+from ..core.events import Usage
 
 __all__ = [
     "DONE",

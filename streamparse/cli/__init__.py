@@ -1,0 +1,5 @@
+"""The ``streamparse`` command."""
+
+from .main import main
+
+__all__ = ["main"]
