@@ -385,7 +385,7 @@ def files(tmp_path: Path) -> dict[str, str]:
     [
         ([], 2, "required: COMMAND"),
         (["frobnicate"], 2, "invalid choice"),
-        (["parse", "--format", "nope", "{text}"], 2, "unknown format 'nope'; available: hermes"),
+        (["parse", "--format", "nope", "{text}"], 2, "unknown format 'nope'; available: "),
         (["parse", "{missing}"], 1, "cannot read"),
         (["parse", "{dir}"], 1, "cannot read"),
         (["parse", "{latin1}"], 1, "is not UTF-8 text"),

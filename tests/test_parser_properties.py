@@ -81,6 +81,9 @@ def stream(draw: st.DrawFn) -> tuple[str, list[Event]]:
             body, streamed = draw(INVALID_BODIES)
             block = f"<tool_call>{body}</tool_call>"
             text += block
+            if body[:1] not in ("{", "["):  # an opening tag not followed by JSON is text
+                expected.append(TextDelta(text=block))
+                continue
             if streamed is not None:
                 expected += [ToolCallStart(index=index, id=f"call_{index}", name="f")]
                 expected += [ToolCallDelta(index=index, arguments=streamed)] if streamed else []

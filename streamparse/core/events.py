@@ -6,7 +6,7 @@ JSON line for logs and golden tests.
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 import msgspec
 
@@ -55,12 +55,24 @@ class ToolCallEnd(Event, frozen=True):
     arguments: dict[str, Any]
 
 
+InvalidKind = Literal["malformed", "truncated", "unknown_tool", "invalid_arguments"]
+"""Why a call is invalid: its text is not a call of the format; the stream ended inside it; it names
+a tool that was not offered; its arguments do not fit the tool's schema."""
+
+
 class InvalidToolCall(Event, frozen=True):
-    """A block that is not a valid call: its raw text and why."""
+    """Text that is not a valid call: the raw text the model wrote for it, and why.
+
+    ``name`` and ``arguments`` are set when they could be read (e.g. a call to
+    an unknown tool), so an agent can tell the model exactly what was wrong.
+    """
 
     index: int
     raw: str
     error: str
+    kind: InvalidKind = "malformed"
+    name: str | None = None
+    arguments: dict[str, Any] | None = None
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -1,96 +1,237 @@
 """Model formats: each is a Lark grammar in ``grammars/<name>.lark``.
 
 The grammar is the single source of a format's literals (its string
-terminals) and of its block structure (its rules).  Declared terminals name
-what lies between the literals; their names say how the machine treats it:
+terminals) and of its structure (its rules).  Declared terminals
+(``%declare``) name what lies between literals; the name picks the reader
+that reads it (:data:`streamparse.core.readers.READERS`).  Terminals that no
+rule uses are *options* handed to the readers (e.g. the pattern that reads a
+call's name out of its id).  A rule named ``call`` spans one tool call.
 
-=========  ======================================================
-TEXT       visible text, streamed as ``TextDelta``
-REASONING  reasoning text, streamed as ``ReasoningDelta``
-CALLS      JSON tool calls (an object, an array of objects, or several
-           objects), streamed as ``ToolCallStart/Delta/End``
-=========  ======================================================
-
-A :class:`Format` is built once per grammar and shared by every parser (and
-thread): Lark's parse table is read-only, and the lexer modes derived from it
-are cached per parser state.
+A :class:`Format` turns the grammar's LALR table into a graph the parser
+walks: a :class:`Node` is a place between two pieces of input, a
+:class:`Mode` is a node reading one content kind, and a :class:`Transition`
+is what a literal does there.  The graph is built once per format, checked
+in full when the format loads (every reachable state, so a bad grammar fails
+with the rule and literal at fault, not on the first input that gets there)
+and shared by every parser and thread.
 """
 
 from __future__ import annotations
 
-import enum
 import re
 import threading
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import lark
-from lark.parsers.lalr_interactive_parser import InteractiveParser
-
 from ..errors import FormatError
+from .events import Event
+from .grammar import CALL_RULE, Grammar, Stack
+from .readers import READERS, Reader
+from .readers.base import first_non_space
+
+_MAX_NODES = 5000  # a grammar that nests without bound would grow its stack forever
 
 
-class Kind(enum.Enum):
-    """How the machine treats the content between two literals."""
-
-    TEXT = "TEXT"
-    REASONING = "REASONING"
-    CALLS = "CALLS"
+def _alternation(literals: list[str]) -> str:
+    return "|".join(re.escape(lit) for lit in sorted(literals, key=len, reverse=True))
 
 
-_END = "$END"
+class Node:
+    """A place in the grammar between two pieces of input (after a literal, or at the start)."""
+
+    __slots__ = ("format", "stack", "contents", "direct", "anything", "end_ok", "_modes")
+
+    def __init__(self, fmt: Format, stack: Stack) -> None:
+        self.format = fmt
+        self.stack = stack
+        grammar = fmt.grammar
+        choices = grammar.choices(stack)
+        contents = [t for t in choices if t in grammar.contents]
+        # Kinds that accept any text go last: the others claim text by its first characters.
+        contents.sort(key=lambda t: (READERS[t].any_text if t in READERS else False, t))
+        self.contents = tuple(contents)
+        self.direct = {grammar.literals[t]: t for t in choices if t in grammar.literals}
+        self.anything = any(READERS[t].any_text for t in contents if t in READERS)
+        self.end_ok = grammar.accepts_end(stack)
+        self._modes: dict[str, Mode] = {}
+
+    def mode(self, content: str) -> Mode:
+        mode = self._modes.get(content)
+        if mode is None:
+            mode = self._modes[content] = Mode(self, content)
+        return mode
+
+    @property
+    def single(self) -> Mode | None:
+        """The mode when one content kind is possible here (None: the text decides)."""
+        return self.mode(self.contents[0]) if len(self.contents) == 1 else None
+
+    def opens(self, s: str, i: int, at_end: bool, *, strict: bool = False) -> bool | None:
+        """Can ``s[i:]`` continue from here: a literal or a content kind's first characters?
+
+        None: not decided yet (more text needed).  At the end of the stream,
+        what is undecided counts as a continuation cut off by the end.
+        """
+        if self.anything:
+            return True
+        j = i
+        n = len(s)
+        while j < n and s[j] in " \t\r\n":
+            j += 1
+        if j == n:
+            return True if at_end else None
+        rest = s[j:]
+        for literal in self.direct:
+            if rest.startswith(literal):
+                return True
+            if literal.startswith(rest):
+                return True if at_end else None
+        undecided = False
+        for content in self.contents:
+            reader = READERS[content]
+            verdict = reader.claims(s, i, at_end) if strict else reader.opens(s, i, at_end)
+            if verdict:
+                return True
+            undecided = undecided or verdict is None
+        return None if undecided else False
+
+    def choose(self, s: str, i: int, at_end: bool, strict: bool) -> Mode | None:
+        """The mode for the text at ``s[i:]`` where several content kinds are possible (None: undecided)."""
+        rest = s[i:]
+        if not rest and not at_end:
+            return None
+        for literal in self.direct:
+            if rest.startswith(literal) or (literal.startswith(rest) and not at_end):
+                # A literal comes first: any mode finds it, with no content before it.
+                return self.mode(self.contents[-1])
+        spaces = next((c for c in self.contents if READERS[c].spaces), None)
+        if spaces is not None:
+            j = first_non_space(s, i)
+            if j > i or j == len(s):
+                after = s[j:]
+                if not after:
+                    return self.mode(spaces) if at_end else None
+                for literal in self.direct:
+                    if after.startswith(literal):
+                        return self.mode(spaces)  # whitespace between a block's literals
+                    if literal.startswith(after) and not at_end:
+                        return None
+        undecided = False
+        for content in self.contents:
+            reader = READERS[content]
+            if reader.any_text:
+                return None if undecided else self.mode(content)
+            verdict = reader.claims(s, i, at_end) if strict else reader.opens(s, i, at_end)
+            if verdict:
+                return self.mode(content)
+            undecided = undecided or verdict is None
+        if undecided:
+            return None
+        return self.mode(self.contents[-1])
 
 
-def _prefix_alternation(literals: list[str]) -> str:
-    """Every proper prefix of the literals, as a regex alternation."""
-    prefixes = {lit[:k] for lit in literals for k in range(1, len(lit))}
-    return "|".join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True))
+class Transition:
+    """What shifting one literal (or ending one content by itself) does."""
+
+    __slots__ = ("target", "ends_call", "opener", "confirm")
+
+    def __init__(self, target: Node, ends_call: bool, opener: bool, confirm: Node | None) -> None:
+        self.target = target
+        self.ends_call = ends_call  # a `call` rule is complete
+        self.opener = opener  # the literal opens an item (it belongs to what follows, not to what it ends)
+        self.confirm = confirm  # the literal counts only if what follows can continue from this node
 
 
-def choices_of(parser: InteractiveParser) -> dict[str, Any]:
-    """What the parser accepts next: terminal and rule names (Lark leaves this untyped)."""
-    choices: dict[str, Any] = parser.choices()  # type: ignore[no-untyped-call]
-    return choices
-
-
-def copy_parser(parser: InteractiveParser) -> InteractiveParser:
-    copied: InteractiveParser = parser.copy()  # type: ignore[no-untyped-call]
-    return copied
+DROP = Transition.__new__(Transition)
+"""The transition of a literal dropped as markup (a reasoning block's close after a call ended it)."""
 
 
 class Mode:
-    """What the lexer does in one parser state: the content it reads and the literals that end it.
+    """A node reading one content kind: its reader, the literals that end it, and its transitions."""
 
-    ``search`` finds the earliest literal that may come next, or else the
-    earliest suffix of the text that could still become one (held back until
-    decided).  ``direct`` holds the literals the parser accepts with no
-    content before them.
-    """
+    __slots__ = (
+        "node", "terminal", "reader", "literals", "head", "search", "match", "first", "plain", "after", "end_ok", "structure",
+        "drops", "cache", "_transitions", "_self_end", "_dropping",
+    )
 
-    __slots__ = ("kind", "terminal", "literals", "direct", "closers", "search", "deep", "level")
-
-    def __init__(
-        self, kind: Kind, terminal: str, literals: dict[str, str], direct: frozenset[str], closers: frozenset[str]
-    ):
-        self.kind = kind
+    def __init__(self, node: Node, terminal: str, drops: frozenset[str] = frozenset()) -> None:
+        fmt = node.format
+        grammar = fmt.grammar
+        self.node = node
         self.terminal = terminal
-        self.literals = literals  # literal text -> terminal name
-        self.direct = direct
-        self.closers = closers  # literals that close this content's block, not open the next item
-        lits = sorted(literals, key=len, reverse=True)
-        if lits:
-            tags = "|".join(re.escape(lit) for lit in lits)
-            partial = _prefix_alternation(lits)
-            head = f"(?P<lit>{tags})" + (f"|(?P<part>(?:{partial})\\Z)" if partial else "")
+        self.reader: type[Reader] = READERS[terminal]
+        stepped = grammar.step(node.stack, terminal)
+        self.after: Stack | None = stepped[0] if stepped else None
+        self.end_ok = self.after is not None and grammar.accepts_end(self.after)  # the input may end after this content
+        literals = dict(node.direct)
+        if self.after is not None:
+            literals.update((grammar.literals[t], t) for t in grammar.choices(self.after) if t in grammar.literals)
+        self.drops = drops
+        literals.update((lit, "") for lit in drops)
+        self.literals = literals
+        if literals:
+            keys = list(literals)
+            prefixes = {lit[:k] for lit in keys for k in range(1, len(lit))}
+            # A partial literal at the end is held back, also when it is a whole shorter literal.
+            part = f"(?P<part>(?:{_alternation(list(prefixes))})\\Z)|" if prefixes else ""
+            self.head = f"{part}(?P<lit>{_alternation(keys)})"
+            firsts = {lit[0] for lit in keys}
+            self.first: str | None = firsts.pop() if len(firsts) == 1 else None
         else:
-            head = "(?P<lit>(?!))"  # nothing ends this content but the end of the stream
-        self.search = re.compile(head)
-        # Inside JSON (CALLS): also stop at structure.  `deep` skips whole
-        # strings in one match; `level` (a call object's own level) also
-        # needs `,` and `:` to track keys and values.
-        self.deep = re.compile(head + r'|(?P<str>"[^"\\]*(?:\\.[^"\\]*)*")|["{}\[\]]', re.S)
-        self.level = re.compile(head + r'|["{}\[\],:]')
+            self.head = "(?P<lit>(?!))"
+            self.first = None
+        compiled = re.compile(self.head)
+        self.search = compiled.search
+        self.match = compiled.match
+        self.cache: dict[str, Any] = {}  # what readers derive from this mode (e.g. compiled patterns)
+        event = self.reader.event
+        # Plain content streams with no reader call while a piece holds no literal's first character.
+        self.plain: type[Event] | None = event if self.first is not None else None
+        self.structure = event is None
+        self._transitions: dict[tuple[str, bool], Transition] = {}
+        self._self_end: Transition | None = None
+        self._dropping: dict[frozenset[str], Mode] = {}
+
+    def transition(self, literal: str, content: bool) -> Transition | None:
+        """The transition of ``literal`` after this mode's content (``content``: there was some).
+
+        None: the literal may only come with no content before it (e.g. the
+        optional closing tag of a block that ended by itself): after content,
+        it is content too.
+        """
+        key = (literal, content)
+        found = self._transitions.get(key)
+        if found is None:
+            terminal = self.literals[literal]
+            if terminal == "":
+                return DROP
+            fed = content or literal not in self.node.direct
+            found = self.node.format.transition(self.after if fed else self.node.stack, terminal, literal, self.terminal)
+            if found is None:
+                return None
+            self._transitions[key] = found
+        return found
+
+    def self_end(self) -> Transition | None:
+        """The transition when the content ends by itself (a JSON value closed), if content may follow it."""
+        if self._self_end is None and self.after is not None:
+            target = self.node.format.node(self.after)
+            if set(target.contents) - {self.terminal}:  # more of the same content is just more of it
+                self._self_end = Transition(target, False, False, None)
+        return self._self_end
+
+    def dropping(self, literals: frozenset[str]) -> Mode:
+        """This mode, also dropping ``literals`` as markup."""
+        mode = self._dropping.get(literals)
+        if mode is None:
+            mode = self._dropping[literals] = Mode(self.node, self.terminal, literals)
+        return mode
+
+    @property
+    def closers(self) -> frozenset[str]:
+        """Literals here that end the current block rather than open a new item."""
+        return frozenset(lit for lit in self.literals if lit not in self.node.format.openers)
 
 
 class Format:
@@ -98,64 +239,96 @@ class Format:
 
     def __init__(self, name: str, grammar: str) -> None:
         self.name = name
-        try:
-            self._lark = lark.Lark(grammar, parser="lalr", lexer="basic")
-        except lark.exceptions.LarkError as exc:
-            raise FormatError(f"format {name!r}: bad grammar: {exc}") from exc
-        self._literals: dict[str, str] = {}  # terminal name -> literal text
-        for term in self._lark.terminals:
-            if not isinstance(term.pattern, lark.lexer.PatternStr):
-                raise FormatError(f"format {name!r}: terminal {term.name} must be a string literal")
-            self._literals[term.name] = term.pattern.value
-        self._modes: dict[tuple[int, ...], Mode] = {}
-        self._lock = threading.Lock()
-        self._pristine = self._lark.parse_interactive()
-        # Literals that may open an item at the start: met where a block could
-        # also close, they end the block without belonging to it.
-        self._openers = frozenset(t for t in choices_of(self._pristine) if t in self._literals)
-        self.initial_mode = self.mode(self._pristine)
+        self.grammar = Grammar(name, grammar)
+        unknown = sorted(self.grammar.contents - READERS.keys())
+        if unknown:
+            raise FormatError(
+                f"format {name!r}: unknown content terminal(s) {unknown}; known: {', '.join(sorted(READERS))}"
+            )
+        self.options = self.grammar.options
+        self._nodes: dict[Stack, Node] = {}
+        self._lock = threading.RLock()
+        self.openers: frozenset[str] = frozenset()
+        self.initial = self.node(self.grammar.start)
+        self.openers = frozenset(self.initial.direct)
+        self._check()
 
-    def interactive(self) -> InteractiveParser:
-        """A fresh parser positioned at the start of the grammar."""
-        return copy_parser(self._pristine)
+    def node(self, stack: Stack) -> Node:
+        node = self._nodes.get(stack)
+        if node is None:
+            with self._lock:
+                node = self._nodes.get(stack)
+                if node is None:
+                    if len(self._nodes) >= _MAX_NODES:
+                        raise FormatError(
+                            f"format {self.name!r}: the grammar nests without bound at {self.grammar.where(stack)}"
+                        )
+                    node = self._nodes[stack] = Node(self, stack)
+        return node
+
+    def transition(self, stack: Stack | None, terminal: str, literal: str, content: str) -> Transition | None:
+        """Shift ``terminal`` at ``stack``, after ``content`` (None: not acceptable there)."""
+        if stack is None:
+            return None
+        grammar = self.grammar
+        stepped = grammar.step(stack, terminal)
+        if stepped is None:
+            return None
+        after, reduced = stepped
+        target = self.node(after)
+        confirm = None if target.anything or not READERS[content].confirms else target
+        return Transition(target, CALL_RULE in reduced, literal in self.openers, confirm)
 
     def reasoning_opener(self) -> str:
-        """The literal (terminal name) that opens a reasoning block at the start."""
-        for terminal in sorted(self.initial_mode.direct):
-            parser = self.interactive()
-            parser.feed_token(lark.Token(terminal, ""))
-            if self.mode(parser).kind is Kind.REASONING:
-                return terminal
+        """The literal that opens a reasoning block at the start."""
+        for literal, terminal in sorted(self.initial.direct.items()):
+            stepped = self.grammar.step(self.initial.stack, terminal)
+            if stepped is not None and "REASONING" in self.node(stepped[0]).contents:
+                return literal
         raise FormatError(f"format {self.name!r} has no reasoning block")
 
-    def mode(self, parser: InteractiveParser) -> Mode:
-        """The lexer mode for the parser's current state (computed once per state stack)."""
-        key = tuple(parser.parser_state.state_stack)
-        mode = self._modes.get(key)
-        if mode is None:
-            mode = self._build_mode(parser)
-            with self._lock:
-                self._modes[key] = mode
-        return mode
-
-    def _build_mode(self, parser: InteractiveParser) -> Mode:
-        choices = choices_of(parser)
-        contents = [t for t in choices if t in Kind.__members__]
-        unknown = [t for t in choices if t.isupper() and t not in self._literals and t not in Kind.__members__ and t != _END]
-        if unknown:
-            raise FormatError(f"format {self.name!r}: unknown content terminal(s) {unknown}")
-        if len(contents) != 1:
-            raise FormatError(
-                f"format {self.name!r}: each state must accept exactly one content terminal"
-                f" of {list(Kind.__members__)}, got {contents or 'none'}"
-            )
-        terminal = contents[0]
-        after = copy_parser(parser)
-        after.feed_token(lark.Token(terminal, ""))
-        literals = {self._literals[t]: t for t in choices_of(after) if t in self._literals}
-        direct = frozenset(t for t in choices if t in self._literals)
-        closers = frozenset(t for t in literals.values() if t not in self._openers)
-        return Mode(Kind[terminal], terminal, literals, direct, closers)
+    def _check(self) -> None:
+        """Walk every reachable node and mode once, so a bad grammar fails now, naming where."""
+        seen: set[Stack] = set()
+        todo = [self.initial]
+        while todo:
+            node = todo.pop()
+            if node.stack in seen:
+                continue
+            seen.add(node.stack)
+            where = self.grammar.where(node.stack)
+            if not node.contents:
+                came = ", ".join(sorted(node.direct)) or "nothing"
+                raise FormatError(
+                    f"format {self.name!r}: no content terminal is possible at {where} (only literals: {came});"
+                    " declare what may come between literals (e.g. SEP for whitespace)"
+                )
+            anything = [c for c in node.contents if READERS[c].any_text]
+            if len(anything) > 1:
+                raise FormatError(
+                    f"format {self.name!r}: at {where} both {anything[0]} and {anything[1]} could read the same"
+                    " text; only one content kind that takes any text may be possible at a place"
+                )
+            for content in node.contents:
+                mode = node.mode(content)
+                if mode.after is None:
+                    continue
+                for literal in mode.literals:
+                    for content_seen in (True, False):
+                        if not content_seen and literal not in node.direct:
+                            continue
+                        transition = mode.transition(literal, content_seen)
+                        if transition is not None and transition is not DROP:
+                            todo.append(transition.target)
+                end = mode.self_end()
+                if end is not None:
+                    if not READERS[content].self_ending:
+                        raise FormatError(
+                            f"format {self.name!r}: {content} content at {where} may be followed by more"
+                            f" content with no literal between ({', '.join(end.target.contents)}), but a"
+                            f" {content} reader cannot tell where it ends"
+                        )
+                    todo.append(end.target)
 
 
 _FORMATS: dict[str, Format] = {}
@@ -185,7 +358,7 @@ def load_format(name_or_path: str | Path) -> Format:
         path = Path(name_or_path)
         try:
             return Format(path.stem, path.read_text(encoding="utf-8"))
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise FormatError(f"cannot read grammar {path}: {exc}") from exc
     name = str(name_or_path)
     fmt = _FORMATS.get(name)
@@ -203,3 +376,4 @@ def load_format(name_or_path: str | Path) -> Format:
                 raise FormatError(f"unknown format {name!r}; available: {', '.join(available_formats())}")
             _FORMATS[name] = fmt
     return fmt
+

@@ -1,27 +1,32 @@
 """The incremental parser: model text in, events out, as soon as they complete.
 
-A chunk-aware lexer finds the format's literals in the text; Lark's LALR
-parser, fed only those structural tokens, says which literals may come next
-and what the text between them is (see :mod:`streamparse.core.formats`).  Text
-that could still become a literal is held back until decided; everything
-else is emitted by the ``feed`` that received it.
+The machine walks its format's graph (:mod:`streamparse.core.formats`): at
+each place a reader reads the content (text, reasoning, a call's pieces)
+and finds where a literal may end it; the literal moves the machine on.  A
+literal counts only where what follows it can continue the grammar
+(a call's opening tag followed by prose is prose), and text that could still
+become a literal is held back until that is decided; everything else is
+emitted by the ``feed`` that received it.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
-import lark
-from lark.parsers.lalr_interactive_parser import InteractiveParser
-
-from .json_calls import CallsScanner
 from ..errors import UsageError
-from .events import Event, ReasoningDelta, TextDelta
-from .formats import Format, Kind, Mode, choices_of, load_format
+from .assembler import Assembler
+from .events import Event, TextDelta
+from .formats import DROP, Format, Mode, Node, Transition, load_format
+from .jsontext import RawText
 from .message import Message, MessageBuilder
+from .raw_values import tool_parameters
+from .readers import Context, Reader
+from .readers.base import first_non_space
 
-_END = "$END"
+Tools = Sequence[Mapping[str, Any]]
+"""OpenAI tool definitions: ``[{"type": "function", "function": {"name", "parameters"}}]``."""
 
 
 def default_id(index: int) -> str:
@@ -33,126 +38,223 @@ class Parser:
     """Turns a stream of model text into events.
 
     ``feed(text)`` returns the events the text completed; ``close()`` ends the
-    stream, flushing held-back text and reporting a block left open.
-    Memory is bounded by the current block (a call's text is kept until the
-    call completes) plus at most one literal's length of held-back text.
+    stream, flushing held-back text and reporting a call left open.  Memory
+    is bounded by the current block (a call's text is kept until the call
+    completes) plus the text held back while a literal is undecided.
     """
 
-    __slots__ = ("_format", "_ids", "_lark", "_mode", "_held", "_body", "_content", "_allocate", "_closed")
+    __slots__ = (
+        "_format", "_ctx", "_node", "_mode", "_reader", "_opening", "_strict", "_held", "_plain", "_first", "_quick",
+        "_drop", "_lead", "_closed",
+    )
 
     def __init__(
         self,
         format: str | Format = "hermes",
         *,
+        tools: Tools | None = None,
         id_factory: Callable[[int], str] | None = None,
         indexes: Iterator[int] | None = None,
         in_reasoning: bool = False,
     ) -> None:
-        """``indexes`` numbers the calls (default 0, 1, ...); share one iterator to number the calls
-        of one response across several sources (e.g. tags in content and server-parsed calls).
+        """``tools`` (the request's tool definitions) type raw argument values by their schemas and make a
+        call to any other tool invalid.  ``indexes`` numbers the calls (default 0, 1, ...); share one
+        iterator to number the calls of one response across several sources.
 
         ``in_reasoning`` starts inside a reasoning block, for models whose chat
         template already opened it (Qwen3 thinking models write only its end).
         """
-        self._format = format if isinstance(format, Format) else load_format(format)
-        self._ids = id_factory or default_id
-        self._lark: InteractiveParser | None = None  # None: at the grammar's start (made on demand)
-        self._mode: Mode = self._format.initial_mode
+        fmt = format if isinstance(format, Format) else load_format(format)
+        self._format = fmt
+        raw = RawText()
+        allocate = (indexes or itertools.count()).__next__
+        calls = Assembler(allocate, id_factory or default_id, tool_parameters(tools) if tools is not None else None, raw)
+        self._ctx = Context(calls, raw, fmt.options)
         self._held = ""
-        self._body: CallsScanner | None = None
-        self._content = False  # the current content token has text
-        self._allocate = (indexes or itertools.count()).__next__
+        self._drop: frozenset[str] = frozenset()  # closers of a reasoning block a call ended: markup
+        self._lead: str | None = None  # in_reasoning: an opener the model may still write, dropped
         self._closed = False
+        self._plain: type[Event] | None = None
+        self._first: str | None = None
+        self._quick: Callable[[str], list[Event] | None] | None = None
+        self._mode: Mode | None = None
+        self._reader: Reader
+        self._enter(fmt.initial, "", strict=True)
         if in_reasoning:
-            self._shift(self._format.reasoning_opener(), "")
+            opener = fmt.reasoning_opener()
+            mode = self._mode or fmt.initial.mode(fmt.initial.contents[-1])
+            transition = mode.transition(opener, False)
+            assert transition is not None  # reasoning_opener() found it acceptable here
+            self._shift(mode, transition, opener, [])
+            self._lead = opener
+            self._plain = None
+
+    # -- the two entry points ------------------------------------------------
 
     def feed(self, text: str) -> list[Event]:
         """Parse the next piece of the stream; returns the events it completed."""
         if self._closed:
             raise UsageError("feed() after close()")
+        if not self._held:
+            plain = self._plain
+            if plain is not None:
+                if self._first not in text:  # type: ignore[operator]
+                    if not text:
+                        return []
+                    # Plain text with no literal's first character: the whole piece is content.
+                    self._reader.content = True
+                    return [plain(text=text)]
+            else:
+                quick = self._quick
+                if quick is not None:
+                    events = quick(text)  # e.g. a piece wholly inside a JSON string
+                    if events is not None:
+                        return events
         if not text:
             return []
         out: list[Event] = []
-        s = self._held + text if self._held else text
-        self._held = ""
-        pos = 0
-        while True:
-            mode = self._mode
-            if mode.kind is Kind.CALLS:
-                body = self._body
-                assert body is not None
-                stop, literal, end = body.scan(s, pos, out)
-                if literal is None:
-                    self._held = s[stop:]
-                    return out
-                self._body = None
-                self._content = True  # the body token is always fed, even empty
-                self._shift(literal, s[stop:end])
-                pos = end
-                continue
-            m = mode.search.search(s, pos)
-            if m is None:
-                self._emit(mode, s[pos:], out)
-                return out
-            start = m.start()
-            if start > pos:
-                self._emit(mode, s[pos:start], out)
-            if m.lastgroup != "lit":
-                self._held = s[start:]
-                return out
-            pos = m.end()
-            self._shift(mode.literals[m.group()], s[start:pos])
+        self._run(text, out, False)
+        return out
 
     def close(self) -> list[Event]:
-        """End the stream: flush held-back text and report a block still open."""
+        """End the stream: flush held-back text and report a call still open."""
         if self._closed:
             raise UsageError("close() called twice")
         self._closed = True
         out: list[Event] = []
         held, self._held = self._held, ""
-        if self._body is not None:
-            after = self._body.close(held, out)
-            self._body = None
-            if after:  # the cut-off start of a tag that would have opened the next item
-                self._emit(self._format.initial_mode, after, out)
-        elif held:
-            self._emit(self._mode, held, out)
+        if held:
+            self._run(held, out, True)
+            held, self._held = self._held, ""
+        calls = self._ctx.calls
+        after = ""
+        if self._mode is not None:
+            after = self._reader.close(held, out)
+        calls.close(out)
+        mode = self._mode
+        complete = self._node.end_ok or (mode is not None and (not mode.structure or mode.end_ok))
+        if not complete and calls.call is None and self._ctx.raw.since_mark().strip():
+            # A block cut off before any call in it took shape (e.g. an opening tag at the very end).
+            calls.fail("tool call cut off by the end of the stream", out, "truncated")
+        if after:
+            out.append(TextDelta(text=after))
         return out
 
-    def _emit(self, mode: Mode, text: str, out: list[Event]) -> None:
-        if text:
-            self._content = True
-            out.append(TextDelta(text=text) if mode.kind is Kind.TEXT else ReasoningDelta(text=text))
+    # -- the machine ---------------------------------------------------------
 
-    def _shift(self, terminal: str, literal: str) -> None:
-        """Feed Lark the content token (when due) and the literal; switch mode."""
-        parser = self._lark
-        if parser is None:
-            parser = self._lark = self._format.interactive()
-        mode = self._mode
-        if self._content or terminal not in mode.direct:
-            parser.feed_token(lark.Token(mode.terminal, ""))
-        parser.feed_token(lark.Token(terminal, ""))
-        self._content = False
-        if _END in choices_of(parser):
-            # The input so far is a whole `start`: begin afresh so Lark's stacks stay flat.
-            self._lark = None
-            self._mode = self._format.initial_mode
+    def _run(self, text: str, out: list[Event], at_end: bool) -> None:
+        s = self._held + text if self._held else text
+        self._held = ""
+        n = len(s)
+        pos = 0
+        while True:
+            mode = self._mode
+            if mode is None:  # several content kinds may come here: the text decides
+                mode = self._node.choose(s, pos, at_end, self._strict)
+                if mode is None:
+                    self._held = s[pos:]
+                    return
+                self._set_mode(mode, self._opening)
+            if self._lead is not None:
+                j = first_non_space(s, pos)
+                rest = s[j:]
+                if rest.startswith(self._lead):
+                    pos = j + len(self._lead)
+                elif self._lead.startswith(rest) and not at_end:
+                    self._held = s[pos:]
+                    return
+                self._lead = None
+                self._set_mode(mode, self._opening)
+            reader = self._reader
+            stop, literal, end = reader.scan(s, pos, out)
+            if literal is None:
+                if stop < n:
+                    self._held = s[stop:]
+                return
+            if not literal:  # the content ended by itself
+                transition = mode.self_end()
+                assert transition is not None
+                self._shift(mode, transition, "", out)
+                pos = stop
+                continue
+            transition = mode.transition(literal, reader.content)
+            if transition is None:  # a literal that cannot come after content: content too
+                reader.take(literal, out)
+                pos = end
+                continue
+            if transition is DROP:
+                self._drop = frozenset()
+                self._set_mode(self._node.mode(mode.terminal), self._opening)
+                pos = end
+                continue
+            if transition.confirm is not None:
+                verdict = transition.confirm.opens(s, end, at_end)
+                if verdict is None:
+                    self._held = s[stop:]
+                    return
+                if not verdict:  # not followed by what it would open: it is content
+                    reader.take(literal, out)
+                    pos = end
+                    continue
+            if mode.structure and not transition.opener:
+                self._ctx.raw.append(literal)  # the closing literal is part of the block's text
+            reader.end(out)
+            self._shift(mode, transition, literal, out)
+            pos = end
+
+    def _shift(self, mode: Mode, transition: Transition, literal: str, out: list[Event]) -> None:
+        """Move on through ``transition`` (after ``literal``, which may be empty)."""
+        calls = self._ctx.calls
+        if transition.ends_call:
+            calls.end(out)
+        node = transition.target
+        if mode.terminal == "REASONING":
+            # A reasoning block left through a literal that opens something else (a call) is over;
+            # its own closer, if it still comes, is markup.
+            self._drop = mode.closers if transition.opener else frozenset()
+        raw = self._ctx.raw
+        if literal and (transition.opener or not mode.structure):
+            raw.reset()
+            raw.append(literal)
+        self._enter(node, literal, strict=not literal)
+        if calls.waiting and "ID" not in node.contents:
+            calls.start(out)
+
+    def _enter(self, node: Node, opening: str, strict: bool) -> None:
+        self._node = node
+        self._opening = opening
+        self._strict = strict
+        single = node.single
+        if single is None:
+            self._mode = None
+            self._plain = self._quick = None
         else:
-            self._mode = self._format.mode(parser)
-        if self._mode.kind is Kind.CALLS:
-            self._body = CallsScanner(self._mode, literal, self._allocate, self._ids)
+            self._set_mode(single, opening)
+
+    def _set_mode(self, mode: Mode, opening: str) -> None:
+        if self._drop and mode.terminal == "TEXT":
+            mode = mode.dropping(self._drop)
+        self._mode = mode
+        self._reader = reader = mode.reader(mode, self._ctx, opening)
+        self._quick = reader.quick if self._lead is None else None
+        if mode.structure:
+            self._plain = None
+        else:
+            self._ctx.raw.reset()
+            self._plain = mode.plain if self._lead is None else None
+            self._first = mode.first
 
 
 def parse(
     text: str,
     format: str | Format = "hermes",
     *,
+    tools: Tools | None = None,
     id_factory: Callable[[int], str] | None = None,
     in_reasoning: bool = False,
 ) -> Message:
     """Parse a whole model output: the same machine as streaming, fed once."""
-    parser = Parser(format, id_factory=id_factory, in_reasoning=in_reasoning)
+    parser = Parser(format, tools=tools, id_factory=id_factory, in_reasoning=in_reasoning)
     builder = MessageBuilder()
     builder.extend(parser.feed(text))
     builder.extend(parser.close())

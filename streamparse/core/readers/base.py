@@ -1,0 +1,124 @@
+"""What every reader shares: the interface, the per-stream context, and plain-text scanning.
+
+A reader reads one content kind (the text between two literals), from just
+after the literal that opened it.  ``scan`` reads as far as it can and says
+where a literal that may end the content starts (or what to hold back);
+``take`` is given text that turned out not to be a literal; ``end`` is called
+when the content ended at a literal, ``close`` when the stream ended inside it.
+Structure it finds (a name, an id, argument text) goes to the context's
+:class:`~streamparse.core.assembler.Assembler`; its own events go to ``out``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from re import Pattern
+from typing import TYPE_CHECKING, ClassVar
+
+from ..assembler import Assembler
+from ..events import Event
+from ..jsontext import RawText
+
+if TYPE_CHECKING:
+    from ..formats import Mode
+
+_SPACE = " \t\r\n"
+
+
+class Context:
+    """What the readers of one stream share."""
+
+    __slots__ = ("calls", "raw", "options", "header")
+
+    def __init__(self, calls: Assembler, raw: RawText, options: Mapping[str, Pattern[str] | str]) -> None:
+        self.calls = calls
+        self.raw = raw  # the text of the current block (not kept for text and reasoning)
+        self.options = options  # the format's option terminals
+        self.header: list[str] = []  # a message header read so far (it decides what its body is)
+
+
+def first_non_space(s: str, i: int) -> int:
+    n = len(s)
+    while i < n and s[i] in _SPACE:
+        i += 1
+    return i
+
+
+class Reader:
+    """Reads one content kind; the base reads plain text up to the next literal."""
+
+    __slots__ = ("mode", "ctx", "content")
+
+    any_text: ClassVar[bool] = False
+    """Any text can be this content (so what follows a literal never has to be checked)."""
+    self_ending: ClassVar[bool] = False
+    """The reader knows where its content ends without a literal (a JSON value's last brace)."""
+    confirms: ClassVar[bool] = True
+    """The content may hold text that looks like a literal, so a literal after it counts only where
+    what follows can continue the grammar (a name or a key cannot: their literals always count)."""
+    spaces: ClassVar[bool] = False
+    """The content is whitespace between literals (chosen where whitespace is followed by a literal)."""
+    event: ClassVar[type[Event] | None] = None
+    """The event of plain content (text, reasoning): the parser streams it without a reader call."""
+
+    def __init__(self, mode: Mode, ctx: Context, opening: str) -> None:
+        self.mode = mode
+        self.ctx = ctx
+        self.content = False  # some text was read
+
+    @classmethod
+    def opens(cls, s: str, i: int, at_end: bool) -> bool | None:
+        """Can this content start at ``s[i:]``, right after a literal? None: not decided yet."""
+        return True
+
+    @classmethod
+    def claims(cls, s: str, i: int, at_end: bool) -> bool | None:
+        """Is ``s[i:]`` surely this content, with no literal before it? (stricter than ``opens``)"""
+        return cls.opens(s, i, at_end)
+
+    def scan(self, s: str, pos: int, out: list[Event]) -> tuple[int, str | None, int]:
+        """Read ``s[pos:]``: ``(stop, literal, end)``.
+
+        ``literal`` is the text of a literal at ``s[stop:end]`` that may end
+        this content, ``""`` when the content ended by itself at ``stop``, or
+        None when ``s[stop:]`` must be held back until more text comes.
+        """
+        m = self.mode.search(s, pos)
+        if m is None:
+            if pos < len(s):
+                self.take(s[pos:] if pos else s, out)
+            return len(s), None, len(s)
+        start = m.start()
+        if start > pos:
+            self.take(s[pos:start], out)
+        if m.lastgroup == "part":
+            return start, None, start
+        return start, m.group(), m.end()
+
+    quick: ClassVar[None] = None
+    """Or a method ``quick(piece) -> events | None`` that handles a piece wholly when it can (the common
+    case of a reader, cheaply) and returns None when ``scan`` must."""
+
+    def take(self, text: str, out: list[Event]) -> None:
+        """Content text (also a literal that turned out to be content)."""
+        self.content = True
+        self.ctx.raw.append(text)
+
+    def end(self, out: list[Event]) -> None:
+        """The content ended at a literal."""
+
+    def close(self, held: str, out: list[Event]) -> str:
+        """The stream ended inside this content; ``held`` is text held back at the end.
+
+        A cut-off literal that would have closed this block is its markup; one
+        that would have opened the next item is returned, to be shown as text.
+        """
+        if held:
+            if not self.mode.structure:
+                self.take(held, out)
+                held = ""
+            elif any(lit.startswith(held) for lit in self.mode.closers):
+                self.ctx.raw.append(held)
+                held = ""
+        self.end(out)
+        return held

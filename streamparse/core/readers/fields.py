@@ -1,0 +1,142 @@
+"""Pieces of a call written outside JSON: its name, its id, argument keys and raw argument values."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from ..events import Event
+from ..raw_values import Policy
+from .base import Context, Reader, first_non_space
+
+if TYPE_CHECKING:
+    from ..formats import Mode
+
+_NOT_IN_NAME = frozenset(" \t\r\n{}[]\"'<>")
+
+
+def name_error(name: str) -> str | None:
+    """Why ``name`` cannot be a tool's name (unrendered template placeholders and stray markup do occur)."""
+    if not name:
+        return "tool call has an empty name"
+    if not _NOT_IN_NAME.isdisjoint(name):
+        return f"tool call name {name!r} holds whitespace, a bracket, a quote or an angle bracket"
+    return None
+
+
+class _Piece(Reader):
+    """A piece of text kept whole until its literal ends it."""
+
+    __slots__ = ("_parts",)
+    confirms = False
+
+    def __init__(self, mode: Mode, ctx: Context, opening: str) -> None:
+        super().__init__(mode, ctx, opening)
+        self._parts: list[str] = []
+
+    def take(self, text: str, out: list[Event]) -> None:
+        self.content = True
+        self.ctx.raw.append(text)
+        self._parts.append(text)
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+
+class NameReader(_Piece):
+    """A call's name (trimmed); the call is announced once it is complete."""
+
+    __slots__ = ()
+
+    @classmethod
+    def opens(cls, s: str, i: int, at_end: bool) -> bool | None:
+        j = first_non_space(s, i)
+        if j == len(s):
+            return True if at_end else None
+        return s[j] not in _NOT_IN_NAME
+
+    def end(self, out: list[Event]) -> None:
+        name = self.text.strip()
+        self.ctx.calls.name(name, name_error(name))
+
+
+class IdReader(_Piece):
+    """A call's id, kept as written (trimmed).
+
+    With the option ``NAME_FROM_ID`` (a pattern with a group ``name``) the
+    id also names the call, e.g. ``functions.get_weather:0``.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def opens(cls, s: str, i: int, at_end: bool) -> bool | None:
+        j = first_non_space(s, i)
+        return (True if at_end else None) if j == len(s) else s[j] not in "<>{}[]"
+
+    def end(self, out: list[Event]) -> None:
+        ident = self.text.strip()
+        calls = self.ctx.calls
+        calls.id(ident)
+        pattern = self.ctx.options.get("NAME_FROM_ID")
+        if pattern is not None and not isinstance(pattern, str):
+            m = pattern.fullmatch(ident)
+            if m is None:
+                calls.name("", f"tool call id {ident!r} does not name a tool")
+            else:
+                name = m.group("name").strip()
+                calls.name(name, name_error(name))
+
+
+class KeyReader(_Piece):
+    """An argument's name (trimmed)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def opens(cls, s: str, i: int, at_end: bool) -> bool | None:
+        return NameReader.opens(s, i, at_end)
+
+    def end(self, out: list[Event]) -> None:
+        key = self.text.strip()
+        if not key:
+            self.ctx.calls.taint("an argument has an empty name")
+        self.ctx.calls.key(key)
+
+
+class ValueReader(_Piece):
+    """An argument's raw value, typed by the tool's schema at its close.
+
+    A value that is a string whatever its text streams as it arrives.
+    """
+
+    __slots__ = ("_streams",)
+    any_text = True
+    confirms = True
+    policy: ClassVar[Policy] = "schema"
+
+    def __init__(self, mode: Mode, ctx: Context, opening: str) -> None:
+        super().__init__(mode, ctx, opening)
+        self._streams = ctx.calls.streams(self.policy)
+
+    def take(self, text: str, out: list[Event]) -> None:
+        super().take(text, out)
+        if self._streams:
+            self.ctx.calls.value_piece(text, out)
+
+    def end(self, out: list[Event]) -> None:
+        self.ctx.calls.value(self.text, self.policy, out)
+
+
+class TextValueReader(ValueReader):
+    """A value its format marks as text (DSML's ``string="true"``)."""
+
+    __slots__ = ()
+    policy = "text"
+
+
+class JsonValueReader(ValueReader):
+    """A value its format marks as JSON (DSML's ``string="false"``)."""
+
+    __slots__ = ()
+    policy = "json"

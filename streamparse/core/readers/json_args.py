@@ -1,0 +1,171 @@
+"""A call's arguments as one JSON object (Kimi, DeepSeek, Mistral's ``[ARGS]``, harmony's body).
+
+The object streams as written, and its closing brace ends the call: the
+name and id came before it, outside JSON.  A literal is looked for only
+outside JSON strings.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..events import Event, InvalidKind
+from ..jsontext import loads
+from .base import Context, Reader, first_non_space
+from .json_calls import patterns, string_end
+
+if TYPE_CHECKING:
+    from ..formats import Mode
+
+
+class JsonArgsReader(Reader):
+    """One JSON object of arguments; ends by itself at its last brace when other content may follow."""
+
+    __slots__ = ("_depth", "_in_string", "_escape", "_start", "_sent", "_done", "_junk", "_self_end")
+    self_ending = True
+
+    def __init__(self, mode: Mode, ctx: Context, opening: str) -> None:
+        super().__init__(mode, ctx, opening)
+        self._depth = 0
+        self._in_string = False
+        self._escape = False
+        self._start = -1  # raw offset of the object's `{`
+        self._sent = -1  # raw offset up to which the object was streamed
+        self._done = False  # the object closed
+        self._junk = False
+        self._self_end = mode.self_end() is not None
+        if opening.endswith("{"):  # a literal that ends with the object's brace (`name{`)
+            self._depth = 1
+            self._start = self._sent = ctx.raw.length - 1
+
+    @classmethod
+    def opens(cls, s: str, i: int, at_end: bool) -> bool | None:
+        j = first_non_space(s, i)
+        if j == len(s):
+            return True if at_end else None
+        return s[j] == "{"
+
+    def scan(self, s: str, pos: int, out: list[Event]) -> tuple[int, str | None, int]:
+        raw = self.ctx.raw
+        base = raw.length - pos
+        n = len(s)
+        raw.append(s[pos:] if pos else s)  # trimmed back below if some must be held
+        if self._in_string and not self._escape and s.find('"', pos) < 0 and s.find("\\", pos) < 0:
+            stop, literal, end = n, None, n  # inside a long string value: all of it is string content
+        else:
+            stop, literal, end = self._scan(s, pos, base, out)
+            if stop < n:
+                raw.truncate(base + stop)
+        if self._start >= 0 and not self._done:
+            self._send(base + stop, out)
+        if stop > pos:
+            self.content = True
+        return stop, literal, end
+
+    def _scan(self, s: str, i: int, base: int, out: list[Event]) -> tuple[int, str | None, int]:
+        n = len(s)
+        search = self.mode.search
+        deep = patterns(self.mode)[0]
+        while i < n:
+            if self._in_string:
+                q, self._escape = string_end(s, i, self._escape)
+                if q < 0:
+                    return n, None, n
+                self._in_string = False
+                i = q + 1
+                continue
+            if self._depth == 0:
+                space = i
+                i = first_non_space(s, i)
+                if i == n:
+                    return (space, None, n) if self._done and self._self_end else (n, None, n)
+                m = self.mode.match(s, i)
+                if m is not None:
+                    if m.lastgroup == "lit":
+                        return i, m.group(), m.end()
+                    return (space if self._done and self._self_end else i), None, n
+                if self._done or self._junk:
+                    if self._done and self._self_end and not self._junk:
+                        return space, "", space  # text after the arguments: the content ended
+                    self._junk = True
+                    m = search(s, i)
+                    if m is None:
+                        return n, None, n
+                    return (m.start(), m.group(), m.end()) if m.lastgroup == "lit" else (m.start(), None, n)
+                if s[i] != "{":
+                    self._junk = True
+                    continue
+                self._start = self._sent = base + i
+                self._depth = 1
+                i += 1
+                continue
+            m = deep(s, i)
+            if m is None:
+                return n, None, n
+            group = m.lastgroup
+            if group == "str":
+                i = m.end()
+                continue
+            if group == "lit":
+                return m.start(), m.group(), m.end()
+            if group == "part":
+                return m.start(), None, n
+            i = m.end()
+            c = s[i - 1]
+            if c == '"':
+                self._in_string = True
+            elif c == "{" or c == "[":
+                self._depth += 1
+            else:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._close_object(base + i, s, base, out)
+        return n, None, n
+
+    def _send(self, upto: int, out: list[Event]) -> None:
+        if upto > self._sent:
+            text = self.ctx.raw.slice(self._sent, upto)
+            self._sent = upto
+            self.ctx.calls.fragment(text, out)
+
+    def _close_object(self, end: int, s: str, base: int, out: list[Event]) -> None:
+        """The object's last brace: the call ends here."""
+        self._done = True
+        self._send(end, out)
+        calls = self.ctx.calls
+        try:
+            value = loads(self.ctx.raw.slice(self._start, end))
+        except (ValueError, RecursionError) as exc:
+            calls.taint(f"tool call arguments are not valid JSON: {exc}")
+            value = None
+        if value is not None and not isinstance(value, dict):
+            calls.taint("tool call arguments are not a JSON object")
+        calls.end(out, value if isinstance(value, dict) else None, end)
+
+    def end(self, out: list[Event]) -> None:
+        self._finish(out, "malformed")
+
+    def close(self, held: str, out: list[Event]) -> str:
+        if held and any(lit.startswith(held) for lit in self.mode.closers):
+            self.ctx.raw.append(held)
+            held = ""
+        self._finish(out, "truncated")
+        return held
+
+    def _finish(self, out: list[Event], kind: InvalidKind) -> None:
+        calls = self.ctx.calls
+        if self._done:
+            if self._junk:
+                calls.fail("unexpected text after a tool call", out)
+            return
+        if self._start >= 0:
+            calls.taint("tool call arguments ended inside JSON", kind)
+        elif self._junk:
+            calls.taint("tool call arguments are not a JSON object")
+        elif kind == "truncated":
+            calls.taint("tool call cut off by the end of the stream", kind)
+        else:  # no arguments at all
+            calls.fragment("{}", out)
+            calls.end(out, {})
+            return
+        calls.end(out)

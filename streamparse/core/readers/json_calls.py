@@ -1,0 +1,537 @@
+"""JSON call objects (``{"name": ..., "arguments": {...}}``), read incrementally.
+
+The content holds one call object, a JSON array of them, or several objects
+one after another.  The reader tracks only what it needs to stream events
+the moment they are due (string state, nesting depth, and the keys of each
+call object's own level), never re-reads text it has seen, and hands each
+complete call object to msgspec once.  It stops at a literal only outside
+JSON strings: a closing tag inside an argument value is text.
+
+Arguments stream as the JSON text that decodes to them: an object as
+written; arguments encoded as a JSON string as the decoded string's text;
+none at all (or null, or an empty string) as ``{}``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from ..events import Event, InvalidKind, ToolCallDelta
+from ..jsontext import StringDecoder, loads
+from .base import Context, Reader, first_non_space
+
+if TYPE_CHECKING:
+    from ..formats import Mode
+
+_WS = " \t\n\r"
+_NAME_KEY = "name"
+_ID_KEY = "id"
+_ARGS_KEYS = ("arguments", "parameters")
+_decode = msgspec.json.decode
+
+
+class _Expect(enum.IntEnum):
+    """Where a call object's own level stands."""
+
+    KEY = 0  # after `{` or `,`: a key or `}`
+    COLON = 1  # after a key
+    VALUE = 2  # after `:`
+    IN_VALUE = 3  # inside a value that is not a string
+    IN_STRING = 4  # inside a string value
+    NEXT = 5  # after a value: `,` or `}`
+
+
+class _Args(enum.IntEnum):
+    """What the arguments value is."""
+
+    NONE = 0  # not seen (yet)
+    OBJECT = 1  # streamed as written
+    STRING = 2  # JSON text inside a JSON string: streamed decoded
+    EMPTY = 3  # null: streamed as `{}` at the end
+    OTHER = 4  # not arguments at all (the call is invalid): streamed as written at the end
+
+
+class _Object:
+    """One call object being read (offsets are in the block's raw text)."""
+
+    __slots__ = (
+        "start", "depth", "expect", "key", "index", "name", "ident", "args_key", "args_start",
+        "args_end", "kind", "args_again", "sent", "decoder",
+    )
+
+    def __init__(self, start: int, depth: int) -> None:
+        self.start = start  # offset of `{`
+        self.depth = depth  # nesting depth inside the object
+        self.expect = _Expect.KEY
+        self.key: str | None = None  # the key whose value is being read
+        self.index = -1  # set when the call was announced
+        self.name: str | None = None
+        self.ident: str | None = None
+        self.args_key: str | None = None
+        self.args_start = -1  # offsets of the arguments value (inside the quotes for a string)
+        self.args_end = -1
+        self.kind = _Args.NONE
+        self.args_again = False  # the arguments key came twice: the first value (the one streamed) counts
+        self.sent = 0  # offset up to which argument text was streamed
+        self.decoder: StringDecoder | None = None
+
+
+def string_end(s: str, i: int, escape: bool) -> tuple[int, bool]:
+    """Inside a JSON string from ``s[i]`` (``escape``: the last piece ended on a backslash):
+    the index of its closing quote (-1: not in ``s``) and whether ``s`` ends on a backslash."""
+    n = len(s)
+    if escape:
+        i += 1  # the escaped character
+    q = s.find('"', i)
+    while True:
+        b = s.find("\\", i, n if q < 0 else q)
+        if b < 0:
+            return q, False
+        if b + 1 == n:
+            return -1, True
+        i = b + 2
+        if i > q >= 0:
+            q = s.find('"', i)
+
+
+def _json_string(raw: str) -> str | None:
+    """The value of a JSON string's raw contents, or None when they are not valid."""
+    if "\\" not in raw:
+        return raw
+    try:
+        value = loads(f'"{raw}"')
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _check_call(obj: Any, args_key: str | None) -> tuple[str, dict[str, Any]] | str:
+    """The call's name and arguments, or the reason it is not a valid call."""
+    if not isinstance(obj, dict):
+        return "tool call is not a JSON object"
+    name = obj.get(_NAME_KEY)
+    if name is None:
+        return "tool call has no name"
+    if not isinstance(name, str) or not name:
+        return "tool call name is not a non-empty string"
+    keys = (args_key,) if args_key else _ARGS_KEYS
+    args: Any = next((obj[k] for k in keys if k in obj), None)
+    if args is None:
+        return name, {}
+    if isinstance(args, str):
+        if not args.strip(_WS):
+            return name, {}
+        try:
+            args = loads(args)
+        except (ValueError, RecursionError):
+            return "tool call arguments are a string that is not valid JSON"
+    if not isinstance(args, dict):
+        return "tool call arguments are not a JSON object"
+    return name, args
+
+
+class JsonCallsReader(Reader):
+    """Reads JSON tool calls; ends by itself after a value when other content may follow it."""
+
+    __slots__ = (
+        "_depth", "_in_string", "_escape", "_array", "_obj", "_capture", "_capturing",
+        "_values", "_value_start", "_junk", "_failed", "_self_end", "_plain", "_streaming", "_raw",
+    )
+    self_ending = True
+
+    def __init__(self, mode: Mode, ctx: Context, opening: str) -> None:
+        super().__init__(mode, ctx, opening)
+        self._depth = 0
+        self._in_string = False
+        self._escape = False  # a string's backslash ended the last piece
+        self._array = False  # the current top-level value is an array of calls
+        self._obj: _Object | None = None
+        self._capture: list[str] = []  # raw contents of a key, name or id string
+        self._capturing = False
+        self._values = 0  # top-level JSON values seen
+        self._value_start = -1
+        self._junk: str | None = None  # past text that is not JSON: only a literal matters now
+        self._failed: str | None = None  # why a call object failed: reported once its text is whole
+        self._self_end = mode.self_end() is not None
+        self._plain = False  # inside a string, nothing pending: `quick` may take a piece with no `"` or `\`
+        self._streaming: _Object | None = None  # ... and that string is in arguments streamed as written
+        self._raw = ctx.raw
+
+    @classmethod
+    def opens(cls, s: str, i: int, at_end: bool) -> bool | None:
+        j = first_non_space(s, i)
+        if j == len(s):
+            return True if at_end else None
+        return s[j] in "{["
+
+    @classmethod
+    def claims(cls, s: str, i: int, at_end: bool) -> bool | None:
+        """Without a literal before it, only what starts like a call object: ``{"name"`` (or ``[{"name"``)."""
+        j = first_non_space(s, i)
+        if j < len(s) and s[j] == "[":
+            j = first_non_space(s, j + 1)
+        rest = s[j:]
+        for head in ('{"name"', '{"type"'):
+            probe = rest.replace(" ", "").replace("\n", "")[: len(head)]
+            if probe == head[: len(probe)]:
+                if len(probe) == len(head):
+                    return True
+                if not at_end:
+                    return None
+        return False
+
+    # -- the two entry points ------------------------------------------------
+
+    def scan(self, s: str, pos: int, out: list[Event]) -> tuple[int, str | None, int]:
+        raw = self.ctx.raw
+        if self._streaming is not None:
+            self._streaming.sent = raw.length  # what `quick` streamed
+        base = raw.length - pos  # raw offset of s[0]
+        n = len(s)
+        raw.append(s[pos:] if pos else s)  # trimmed back below if some must be held
+        if self._in_string and not self._escape and s.find('"', pos) < 0 and s.find("\\", pos) < 0:
+            # The common case inside a long string value: the whole piece is string content.
+            stop = end = n
+            literal: str | None = None
+            if self._capturing:
+                self._capture.append(s[pos:])
+        else:
+            stop, literal, end = self._scan(s, pos, base, out)
+            if stop < n:
+                raw.truncate(base + stop)
+        obj = self._obj
+        if obj is not None and obj.index >= 0 and obj.args_start >= 0 and obj.kind <= _Args.STRING:
+            upto = obj.args_end if obj.args_end >= 0 else base + stop
+            sent = obj.sent
+            if upto > sent:
+                if sent >= base + pos and obj.kind == _Args.OBJECT:  # the common case: all of it in this piece
+                    out.append(ToolCallDelta(index=obj.index, arguments=s[sent - base : upto - base]))
+                    obj.sent = upto
+                else:
+                    self._send_args(obj, upto, out)
+        if stop > pos:
+            self.content = True
+        self._plain = self._in_string and not self._escape and not self._capturing and literal is None
+        self._streaming = None
+        if self._plain and obj is not None and obj.index >= 0 and obj.kind == _Args.OBJECT and obj.args_end < 0:
+            self._streaming = obj
+        return stop, literal, end
+
+    def quick(self, piece: str) -> list[Event] | None:  # type: ignore[override]
+        """A piece wholly inside a string value: kept, and streamed when it is in the arguments."""
+        if not self._plain or '"' in piece or "\\" in piece:
+            return None
+        raw = self._raw  # RawText.append, inlined: this runs once per piece
+        small = raw._small
+        small.append(piece)
+        raw.length += len(piece)
+        if len(small) >= 256:
+            raw._merge()
+        obj = self._streaming  # its `sent` catches up at the next scan
+        return [] if obj is None else [ToolCallDelta(index=obj.index, arguments=piece)]
+
+    def take(self, text: str, out: list[Event]) -> None:
+        """A literal that is not one here: outside JSON, it is text that does not belong."""
+        super().take(text, out)
+        self._flush(out)
+        self._junk = self._junk or "unexpected text in a tool call block"
+
+    def end(self, out: list[Event]) -> None:
+        self._finish(out, "malformed")
+
+    def close(self, held: str, out: list[Event]) -> str:
+        if held and (held.isspace() or any(lit.startswith(held) for lit in self.mode.closers)):
+            self.ctx.raw.append(held)
+            held = ""
+        self._finish(out, "truncated")
+        return held
+
+    def _finish(self, out: list[Event], kind: InvalidKind) -> None:
+        """The block is over: report what was not a valid call."""
+        calls = self.ctx.calls
+        if self._in_string or self._depth:
+            self._flush(out)
+            if self._obj is not None:
+                calls.current()
+            calls.fail("tool call block ended inside JSON", out, kind)
+            return
+        self._flush(out)
+        if self._junk is not None:
+            calls.fail(self._junk, out)
+        elif not self._values:
+            calls.fail("tool call block holds no call", out, kind)
+
+    # -- scanning ------------------------------------------------------------
+
+    def _scan(self, s: str, i: int, base: int, out: list[Event]) -> tuple[int, str | None, int]:
+        n = len(s)
+        mode = self.mode
+        search = mode.search
+        match = mode.match
+        deep, level = patterns(mode)
+        while i < n:
+            if self._in_string:
+                i = self._string(s, i, base, out)
+                continue
+            if self._junk is not None:
+                m = search(s, i)
+                if m is None:
+                    return n, None, n
+                if m.lastgroup == "lit":
+                    return m.start(), m.group(), m.end()
+                return m.start(), None, n
+            depth = self._depth
+            if depth == 0:
+                space = i
+                i = first_non_space(s, i)
+                if i == n:
+                    if self._values and self._self_end:
+                        return space, None, n  # hold the whitespace: what follows says whose it is
+                    break
+                m = match(s, i)
+                if m is not None:
+                    if m.lastgroup == "lit":
+                        return i, m.group(), m.end()
+                    return (space if self._values and self._self_end else i), None, n
+                c = s[i]
+                if c == "{" or c == "[":
+                    self._flush(out, base + i)
+                    self._values += 1
+                    self._value_start = base + i
+                    self._array = c == "["
+                    self._depth = 1
+                    if c == "{":
+                        self._obj = _Object(base + i, 1)
+                        self.ctx.calls.current()
+                    i += 1
+                elif self._values and self._self_end:
+                    self._flush(out, base + space)
+                    return space, "", space  # text after the calls: the content ended
+                else:
+                    self._junk = "unexpected text in a tool call block"
+                continue
+            obj = self._obj
+            # `here`: the call object whose own level we are at (keys, `:`, `,`), if any.
+            here = obj if obj is not None and depth == obj.depth else None
+            if here is not None and here.expect == _Expect.VALUE:
+                i = self._value(s, i, base, here)
+                continue
+            m = (deep if here is None else level)(s, i)
+            if m is None:
+                return n, None, n
+            group = m.lastgroup
+            if group == "str":
+                i = m.end()
+                continue
+            if group == "lit":
+                return m.start(), m.group(), m.end()
+            if group == "part":
+                return m.start(), None, n
+            i = m.end()
+            c = s[i - 1]
+            if c == '"':
+                self._in_string = True
+                self._capturing = here is not None and here.expect == _Expect.KEY
+            elif c == "{" or c == "[":
+                self._depth = depth + 1
+                if c == "{" and obj is None and self._array and depth == 1:
+                    self._obj = _Object(base + i - 1, 2)
+                    self.ctx.calls.current()
+            elif here is not None and c == ":":
+                if here.expect == _Expect.COLON:
+                    here.expect = _Expect.VALUE
+            elif here is not None and c == ",":
+                if here.expect == _Expect.IN_VALUE:
+                    self._end_value(here, base + i - 1)
+                here.expect = _Expect.KEY
+            elif c == "}" or c == "]":
+                self._depth = depth - 1
+                if here is not None:
+                    if here.expect == _Expect.IN_VALUE:
+                        self._end_value(here, base + i - 1)
+                    self._end_call(here, base + i, s, base, out)
+                elif obj is not None and depth - 1 == obj.depth and obj.expect == _Expect.IN_VALUE:
+                    self._end_value(obj, base + i)
+                elif depth == 1:
+                    self._end_top(base + i, s, base, out)
+        return n, None, n
+
+    def _value(self, s: str, i: int, base: int, obj: _Object) -> int:
+        """The start of a value at a call object's own level."""
+        n = len(s)
+        i = first_non_space(s, i)
+        if i == n:
+            return n
+        if self.mode.match(s, i) is not None:
+            # A literal, or the start of one, where a value should begin (a format's literals may
+            # start with `[` or `{`): the level scan decides, never as a bracket.
+            obj.expect = _Expect.IN_VALUE
+            return i
+        c = s[i]
+        if obj.key == "args":
+            obj.args_start = obj.sent = base + i
+            if c == "{":
+                obj.kind = _Args.OBJECT
+            elif c == '"':
+                obj.kind = _Args.STRING
+                obj.args_start = obj.sent = base + i + 1
+                obj.decoder = StringDecoder()
+            elif s.startswith("null", i) or (c == "n" and "null".startswith(s[i:])):
+                obj.kind = _Args.EMPTY
+            else:
+                obj.kind = _Args.OTHER
+        if c == '"':
+            obj.expect = _Expect.IN_STRING
+            self._in_string = True
+            self._capturing = obj.key in ("name", "id")
+            return i + 1
+        obj.expect = _Expect.IN_VALUE
+        if c == "{" or c == "[":
+            self._depth += 1
+            return i + 1
+        return i  # a scalar: it ends at the next `,` or `}`
+
+    def _string(self, s: str, i: int, base: int, out: list[Event]) -> int:
+        """Go on inside a JSON string; returns where scanning goes on."""
+        q, self._escape = string_end(s, i, self._escape)
+        if q < 0:
+            if self._capturing:
+                self._capture.append(s[i:])
+            return len(s)
+        self._in_string = False
+        obj = self._obj
+        if obj is not None and self._depth == obj.depth:
+            text = ""
+            if self._capturing:
+                self._capture.append(s[i:q])
+                text = "".join(self._capture)
+                self._capture.clear()
+                self._capturing = False
+            self._string_done(obj, text, base + q, out)
+        return q + 1
+
+    # -- what the structure means ----------------------------------------------
+
+    def _string_done(self, obj: _Object, text: str, quote: int, out: list[Event]) -> None:
+        """A string at a call object's own level closed; its closing quote is at ``quote``."""
+        if obj.expect == _Expect.KEY:
+            key = _json_string(text)
+            if key == _NAME_KEY:
+                obj.key = "name"
+            elif key == _ID_KEY:
+                obj.key = "id"
+            elif key in _ARGS_KEYS and obj.args_key is None:
+                obj.key = "args"
+                obj.args_key = key
+            else:
+                obj.args_again = obj.args_again or key == obj.args_key
+                obj.key = None
+            obj.expect = _Expect.COLON
+        elif obj.expect == _Expect.IN_STRING:
+            if obj.key == "name" and obj.name is None:
+                name = _json_string(text)
+                if name:
+                    self._start(obj, name, out)
+            elif obj.key == "id" and obj.ident is None and obj.index < 0:
+                obj.ident = _json_string(text)
+                if obj.ident:
+                    self.ctx.calls.id(obj.ident)
+            elif obj.key == "args":
+                obj.args_end = quote if obj.kind == _Args.STRING else quote + 1
+            obj.expect = _Expect.NEXT
+
+    def _end_value(self, obj: _Object, end: int) -> None:
+        if obj.key == "args":
+            obj.args_end = end
+        obj.expect = _Expect.NEXT
+
+    def _start(self, obj: _Object, name: str, out: list[Event]) -> None:
+        calls = self.ctx.calls
+        obj.name = name
+        calls.name(name)
+        obj.index = calls.start(out)
+        if obj.args_start >= 0:
+            obj.sent = obj.args_start  # arguments came first: send them from the start
+
+    def _send_args(self, obj: _Object, upto: int, out: list[Event]) -> None:
+        text = self.ctx.raw.slice(obj.sent, upto)
+        obj.sent = upto
+        if obj.kind == _Args.STRING:
+            assert obj.decoder is not None
+            try:
+                text = obj.decoder.feed(text, final=upto == obj.args_end)
+            except ValueError:
+                obj.kind = _Args.OTHER  # not a valid string: the object fails to decode at its end
+                return
+        elif obj.kind == _Args.OTHER:
+            text = text.rstrip(_WS)
+        if text:
+            out.append(ToolCallDelta(index=obj.index, arguments=text))
+
+    def _end_call(self, obj: _Object, end: int, s: str, base: int, out: list[Event]) -> None:
+        """A call object closed at offset ``end``: emit its end, now (a failure when its text is whole)."""
+        self._obj = None
+        try:
+            decoded = loads(self.ctx.raw.slice(obj.start, end))
+            if obj.args_again and isinstance(decoded, dict) and obj.args_key:
+                # A repeated key: decoding kept the last value, but the first is the one streamed.
+                decoded[obj.args_key] = loads(self.ctx.raw.slice(obj.args_start, obj.args_end))
+                if obj.kind == _Args.STRING:
+                    decoded[obj.args_key] = loads(f'"{self.ctx.raw.slice(obj.args_start, obj.args_end)}"')
+            result = _check_call(decoded, obj.args_key)
+        except (ValueError, RecursionError) as exc:
+            result = f"tool call is not valid JSON: {exc}"
+        if not isinstance(result, str) and obj.index < 0:
+            self._start(obj, result[0], out)
+        if obj.index >= 0:
+            if obj.kind != _Args.EMPTY and obj.args_end > obj.sent:
+                self._send_args(obj, obj.args_end, out)
+            if not isinstance(result, str) and (obj.kind in (_Args.NONE, _Args.EMPTY) or not result[1] and obj.kind == _Args.STRING):
+                out.append(ToolCallDelta(index=obj.index, arguments="{}"))
+        if isinstance(result, str):
+            self._failed = result
+        else:
+            self.ctx.calls.end(out, result[1], end)
+        if self._depth == 0:
+            self._end_top(end, s, base, out)
+
+    def _end_top(self, end: int, s: str, base: int, out: list[Event]) -> None:
+        """A top-level value closed; an array must hold call objects only."""
+        if not self._array:
+            return
+        self._array = False
+        text = self.ctx.raw.slice(self._value_start, end)
+        try:
+            try:
+                objects = [bytes(item)[:1] == b"{" for item in _decode(text, type=list[msgspec.Raw])]
+            except UnicodeEncodeError:
+                objects = [isinstance(item, dict) for item in loads(text)]
+        except (ValueError, RecursionError):
+            self._failed = self._failed or "tool call array is not valid JSON"
+            return
+        if not objects:
+            self._failed = self._failed or "tool call array is empty"
+        elif not all(objects):
+            self._failed = self._failed or "tool call array holds something that is not an object"
+
+    def _flush(self, out: list[Event], upto: int = -1) -> None:
+        """Report a call object that failed, now that its text is complete (up to ``upto``)."""
+        if self._failed is not None:
+            reason, self._failed = self._failed, None
+            self.ctx.calls.fail(reason, out, upto=upto)
+
+
+def patterns(mode: Mode) -> tuple[Any, Any]:
+    """Searches for the next thing that matters inside JSON: below a call object's level (`deep`: whole
+    strings skipped in one match) and at it (`level`: also `,` and `:`), literals included."""
+    found = mode.cache.get("json")
+    if found is None:
+        head = mode.head
+        deep = re.compile(head + r'|(?P<str>"[^"\\]*(?:\\.[^"\\]*)*")|["{}\[\]]', re.S).search
+        level = re.compile(head + r'|["{}\[\],:]').search
+        found = mode.cache["json"] = (deep, level)
+    return found
