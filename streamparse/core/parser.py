@@ -155,6 +155,7 @@ class Parser:
                     self._held = s[pos:]
                     return
                 self._set_mode(mode, self._opening)
+                mode = self._mode
             if self._lead is not None:
                 j = first_non_space(s, pos)
                 rest = s[j:]
@@ -165,6 +166,7 @@ class Parser:
                     return
                 self._lead = None
                 self._set_mode(mode, self._opening)
+                mode = self._mode
             reader = self._reader
             stop, literal, end = reader.scan(s, pos, out)
             if literal is None:
