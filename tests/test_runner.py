@@ -109,7 +109,7 @@ async def test_two_events_in_one_write_share_the_arrival() -> None:
     assert len(writes) == 5  # role, a, bc, d, end
     assert len(record.itl_ms) == 3
     assert record.itl_ms[1] == 0.0  # one read, one stamp: a real zero gap
-    assert record.itl_ms[0] > 2 and record.itl_ms[2] > 2
+    assert record.itl_ms[0] > 0 and record.itl_ms[2] > 0  # separate writes, separate reads
 
 
 async def test_keep_alive_comments_and_role_chunk_are_not_tokens() -> None:
