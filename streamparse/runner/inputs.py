@@ -173,7 +173,7 @@ def read_bfcl(questions: str, answers: str | None = None) -> list[Request]:
             turns = item["question"]
             functions = item.get("function") or []
             category = bfcl_category(test_id)
-            if any(word in category.split("_") for word in _UNSUPPORTED) or len(turns) != 1:
+            if any(word in category for word in _UNSUPPORTED) or len(turns) != 1:
                 raise InputError(f"category {category!r} is not supported (single-turn Python categories only)")
             tools = [
                 {
