@@ -45,6 +45,7 @@ _TYPES: dict[str, type] = {
     "dict": dict,
     "any": str,
 }
+_TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "object"}
 _NESTED = ("array", "tuple")
 _STRIP = re.compile(r"[ ,./\-_*^]")
 
@@ -151,7 +152,8 @@ def _list_dict_check(param: str, value: list[Any], values: list[Any]) -> Check:
 
 
 def _description(tools: Sequence[dict[str, Any]] | None, name: str, answer: dict[str, list[Any]]) -> dict[str, Any]:
-    """The schema of function ``name`` from the request's tools; without one, the answer's own keys."""
+    """The schema of function ``name`` from the request's tools; without one, the answer's
+    keys, typed after their values."""
     for tool in tools or ():
         function = tool.get("function", tool)
         if isinstance(function, dict) and function.get("name") == name:
@@ -160,7 +162,8 @@ def _description(tools: Sequence[dict[str, Any]] | None, name: str, answer: dict
                 "properties": parameters.get("properties") or {},
                 "required": parameters.get("required") or [],
             }
-    return {"properties": {k: {} for k in answer}, "required": [k for k, v in answer.items() if "" not in v]}
+    properties = {k: {"type": _TYPE_NAMES[t]} if (t := _answer_type(v)) in _TYPE_NAMES else {} for k, v in answer.items()}
+    return {"properties": properties, "required": [k for k, v in answer.items() if "" not in v]}
 
 
 def _simple(tools: Sequence[dict[str, Any]] | None, call: Call, answer: Answer) -> Check:
