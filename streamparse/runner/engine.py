@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Engine"]
 
-_WATCH_INTERVAL = 0.01  # seconds between two looks at the event loop's lateness
+_WATCH_INTERVAL = 0.05  # seconds between two looks at the event loop's lateness (each costs a wake-up)
 _CANCELLED = ErrorInfo(kind="cancelled", message="run stopped")
 
 

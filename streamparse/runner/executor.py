@@ -192,8 +192,12 @@ class Execution:
                 last_choice = stamp
                 kind = 0
                 for choice in choices:
-                    if choice.delta is not None:
-                        kind = max(kind, _output_kind(choice.delta))
+                    delta = choice.delta
+                    if delta is not None:
+                        if delta.content:  # the common case, without a call
+                            kind = 2
+                        elif kind < 2:
+                            kind = max(kind, _output_kind(delta))
                     if choice.finish_reason is not None:
                         finish_reason = choice.finish_reason
                         finish = stamp
