@@ -92,6 +92,10 @@ class Engine:
     async def run(self, requests: Sequence[Request], *, warmups: int = 0) -> AsyncIterator[Record]:
         """Records of ``warmups`` requests (the first ones, repeated; phase ``warmup``, at most
         ``max_concurrency`` at once, no rate), then of every request, as each ends."""
+        if self.client.model is None and requests:
+            # Once, before the burst: else every request of the first wave asks /models.
+            models = await self.client.models()
+            self.client.model = models[0] if models else None
         watcher = asyncio.create_task(self._watch())
         try:
             if warmups and requests and not self._stopping:
