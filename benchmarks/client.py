@@ -39,7 +39,6 @@ import cProfile
 import gc
 import io
 import json
-import multiprocessing
 import os
 import pstats
 import random
@@ -58,6 +57,7 @@ for _p in (str(_HERE.parent), str(_HERE)):  # the helpers here; the working tree
 
 import aiohttp  # noqa: E402
 
+from _child import Child, serve  # noqa: E402
 from _results import environment, write_section  # noqa: E402
 
 TARGET_RATIO = 2.0  # Client.stream events/s vs the bare readline + json.loads loop
@@ -182,24 +182,10 @@ async def _serve(conn: Any, specs: list[Spec]) -> None:
         await resp.write_eof()
         return resp
 
-    async def cpu(request: web.Request) -> web.Response:
-        return web.Response(text=repr(time.process_time()))
-
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
-    app.router.add_get("/cpu", cpu)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-    await site.start()
-    port = runner.addresses[0][1]
     served = [Served(k, len(b), len(b.split(b"\n\n")) - 1) for k, b in bodies.items()]
-    conn.send((port, served))
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    loop.add_reader(conn.fileno(), stop.set)  # the parent writes or exits: stop
-    await stop.wait()
-    await runner.cleanup()
+    await serve(conn, app, lambda port: (port, served))
 
 
 def _server_main(conn: Any, specs: list[Spec]) -> None:
@@ -210,24 +196,14 @@ class ServerProcess:
     """The server in a child process (spawned: nothing of this process is inherited)."""
 
     def __init__(self, specs: list[Spec]) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_server_main, args=(child, specs), daemon=True)
-        self._proc.start()
-        child.close()
-        if not self._conn.poll(120):
-            raise RuntimeError("the server process did not start")
+        self._child = Child(_server_main, specs)
         self.port: int
-        self.port, served = self._conn.recv()
+        self.port, served = self._child.hello
         self.served: dict[str, Served] = {s.key: s for s in served}
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
     def close(self) -> None:
-        self._conn.send("stop")
-        self._proc.join(5)
-        if self._proc.is_alive():
-            self._proc.terminate()
-            self._proc.join()
+        self._child.close()
 
 
 # ---------------------------------------------------------------- the clients

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Any
+from types import SimpleNamespace, TracebackType
+from typing import Any, Protocol
 
 import aiohttp
 import msgspec
@@ -60,6 +61,44 @@ class Retries(msgspec.Struct, frozen=True, kw_only=True):
     wait_max: float = 10.0
     wait_jitter: float = 1.0
     max_retry_after: float = 30.0
+
+
+class Recorder(Protocol):
+    """Wire stamps of one stream (``Client.stream(..., recorder=...)``), on the
+    ``time.perf_counter_ns()`` clock.
+
+    ``attempt()`` runs as each connection attempt starts (retries included),
+    ``sent(ns)`` as the request body is handed to the transport (per attempt:
+    the last call is the attempt that streamed), and ``read(ns, payloads)`` once
+    per network read of the body with the moment the read returned, taken
+    before SSE framing and JSON decoding, and the SSE ``data`` payloads the read
+    completed (``[]`` for the end of the body). The events the stream yields
+    after a ``read`` call and before the next one came from that read.
+    """
+
+    def attempt(self) -> None: ...
+
+    def sent(self, stamp_ns: int) -> None: ...
+
+    def read(self, stamp_ns: int, payloads: list[str]) -> None: ...
+
+
+async def _on_request_start(session: object, ctx: SimpleNamespace, params: object) -> None:
+    if ctx.trace_request_ctx is not None:
+        ctx.trace_request_ctx.attempt()
+
+
+async def _on_chunk_sent(session: object, ctx: SimpleNamespace, params: object) -> None:
+    if ctx.trace_request_ctx is not None:
+        ctx.trace_request_ctx.sent(time.perf_counter_ns())
+
+
+def _trace_config() -> aiohttp.TraceConfig:
+    """aiohttp's hooks around the socket write, forwarded to a stream's :class:`Recorder`."""
+    config = aiohttp.TraceConfig()
+    config.on_request_start.append(_on_request_start)
+    config.on_request_chunk_sent.append(_on_chunk_sent)
+    return config
 
 
 class Response(msgspec.Struct, frozen=True, kw_only=True):
@@ -146,7 +185,9 @@ class Client:
         if self._session is None:
             # limit=0: aiohttp's default of 100 connections would silently queue streams.
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
-            self._session = aiohttp.ClientSession(connector=connector, headers=self._headers)
+            self._session = aiohttp.ClientSession(
+                connector=connector, headers=self._headers, trace_configs=[_trace_config()]
+            )
         return self._session
 
     # -- requests ------------------------------------------------------------
@@ -164,14 +205,18 @@ class Client:
         messages: str | Sequence[dict[str, Any]],
         *,
         tools: Sequence[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        recorder: Recorder | None = None,
         **params: Any,
     ) -> Stream:
         """Stream a completion: ``async for event in client.stream(...)``.
 
         Extra keyword arguments go into the request body as they are
         (``temperature``, ``max_tokens``, ``tool_choice``, ``extra_body``...).
+        ``headers`` are added to this request's; ``recorder`` receives its
+        wire stamps (see :class:`Recorder`).
         """
-        return Stream(self, self._body(messages, tools, params, stream=True))
+        return Stream(self, self._body(messages, tools, params, stream=True), headers=headers, recorder=recorder)
 
     async def chat(
         self,
@@ -225,7 +270,14 @@ class Client:
         body.update(extra)
         return body
 
-    async def _open(self, body: dict[str, Any], *, first_read: bool = False) -> tuple[aiohttp.ClientResponse, bytes]:
+    async def _open(
+        self,
+        body: dict[str, Any],
+        *,
+        first_read: bool = False,
+        headers: dict[str, str] | None = None,
+        recorder: Recorder | None = None,
+    ) -> tuple[aiohttp.ClientResponse, bytes]:
         """POST the request, retrying until a response with a good status starts.
 
         With ``first_read`` (streams), the body's first bytes are read within
@@ -250,7 +302,7 @@ class Client:
             wait_jitter=r.wait_jitter,
         ):
             with attempt:
-                resp = await self._request("POST", "/chat/completions", data)
+                resp = await self._request("POST", "/chat/completions", data, headers=headers, recorder=recorder)
                 return resp, (await self._first_read(resp) if first_read else b"")
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
@@ -271,11 +323,21 @@ class Client:
             resp.close()
             raise
 
-    async def _request(self, method: str, path: str, data: bytes | None) -> aiohttp.ClientResponse:
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        data: bytes | None,
+        *,
+        headers: dict[str, str] | None = None,
+        recorder: Recorder | None = None,
+    ) -> aiohttp.ClientResponse:
         t = self.timeouts
         timeout = aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect, sock_read=t.first_byte)
         try:
-            resp = await self._get_session().request(method, self.base_url + path, data=data, timeout=timeout)
+            resp = await self._get_session().request(
+                method, self.base_url + path, data=data, timeout=timeout, headers=headers, trace_request_ctx=recorder
+            )
         except asyncio.TimeoutError as exc:
             raise self._timeout_error(exc, started=False) from exc
         except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
@@ -315,9 +377,18 @@ class Stream:
     as stream:`` or call :meth:`aclose`, so the server stops generating.
     """
 
-    def __init__(self, client: Client, body: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        client: Client,
+        body: dict[str, Any],
+        *,
+        headers: dict[str, str] | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
         self._client = client
         self._body = body
+        self._headers = headers
+        self._recorder = recorder
         self._resp: aiohttp.ClientResponse | None = None
         self._sse = SSEDecoder(max_event_size=client.max_event_size)
         self._folder = ChunkFolder(client.format, in_reasoning=client.in_reasoning)
@@ -378,9 +449,12 @@ class Stream:
         """One network read: its events go to ``_ready``."""
         try:
             if self._resp is None:
-                self._resp, data = await self._client._open(self._body, first_read=True)
+                self._resp, data = await self._client._open(
+                    self._body, first_read=True, headers=self._headers, recorder=self._recorder
+                )
             else:
                 data = await self._resp.content.readany()
+            stamp = time.perf_counter_ns()  # the arrival: before any framing or decoding
             resp = self._resp
         except LLMError as exc:
             self._fail(exc)
@@ -393,7 +467,10 @@ class Stream:
                 self._fail(LLMDisconnectedError(f"connection lost mid-stream: {exc}"))
                 return
             data = b""  # the answer was complete; only its [DONE] was lost
+            stamp = time.perf_counter_ns()
         if not data:
+            if self._recorder is not None:
+                self._recorder.read(stamp, [])
             try:
                 self._sse.close()  # raises an event-too-large error the decoder held back
             except SSEError as exc:
@@ -424,6 +501,8 @@ class Stream:
         except SSEError as exc:  # an event above max_event_size
             self._fail(LLMStreamError(str(exc)))
             return
+        if self._recorder is not None:
+            self._recorder.read(stamp, payloads)
         ready = self._ready
         folder = self._folder
         for payload in payloads:

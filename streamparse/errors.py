@@ -36,6 +36,16 @@ class EventTooLargeError(SSEError):
         self.limit = limit
 
 
+class InputError(StreamParseError):
+    """An input file (requests, expected answers, a run's records) is not usable; says which file and line."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        where = ":".join(str(part) for part in (path, line) if part is not None)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.path = path
+        self.line = line
+
+
 class LLMError(StreamParseError):
     """Base of errors talking to an LLM server.
 

@@ -1,4 +1,5 @@
-"""The ``streamparse`` command: ``demo``, ``parse``, ``chat`` and ``serve``.
+"""The ``streamparse`` command: ``demo``, ``parse``, ``chat`` and ``serve``; the runner's
+``run``, ``bench``, ``summarize`` and ``score`` come from :mod:`streamparse.cli.runner`.
 
 Output goes through a *view* (:mod:`streamparse.cli.views`): a live terminal view
 (rich, when installed and stdout is a terminal), a plain line view (a terminal
@@ -31,6 +32,7 @@ from ..core.formats import Format, available_formats, load_format
 from ..core.message import Message, MessageBuilder
 from ..core.parser import Parser
 from .demo import DEMO_PROMPT, DEMO_TOOLS, demo_script, run_tool
+from .runner import add_commands as add_runner_commands
 from ..wire.sse import SSEDecoder
 from .views import View, make_view
 
@@ -376,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--delay", type=float, default=_DEFAULT_DELAY, help=f"seconds per event (default: {_DEFAULT_DELAY})"
     )
     serve.set_defaults(run=cmd_serve)
+
+    add_runner_commands(commands, add_format=_add_format)
     return parser
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import json
 import secrets
 import time
@@ -106,6 +107,19 @@ class Reply(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Override the finish reason (e.g. ``length`` for a truncated call)."""
     fault: Fault | None = None
     """Overrides the server-wide fault for this reply."""
+    ttft: float = 0.0
+    """Seconds from the role chunk (sent at once) to the first event after it."""
+    itl: float | list[float] = 0.0
+    """Seconds before each later event up to the finish chunk: one value, or
+    one per event (the last repeats). 0 puts an event in the previous one's
+    write. The usage chunk and ``[DONE]`` go out with the finish chunk."""
+    tokens_per_event: int = 1
+    """Token-like pieces joined into each reasoning or content event
+    (multi-token chunks); usage counts the pieces."""
+
+    @property
+    def timed(self) -> bool:
+        return self.ttft > 0 or self.itl != 0.0
 
 
 Script = Union[Sequence[Union[Reply, str]], Callable[[dict[str, Any]], Union[Reply, str]]]
@@ -118,6 +132,11 @@ class RecordedRequest(msgspec.Struct, frozen=True):
     json: dict[str, Any]
     headers: dict[str, str]
     """Header names lowercased; a repeated header keeps its last value."""
+    received_ns: int = 0
+    """``time.perf_counter_ns()`` when the body had been read."""
+    writes: list[int] = msgspec.field(default_factory=list)
+    """``time.perf_counter_ns()`` as each write of the stream's body was handed
+    to the transport (one write per event when the reply is timed)."""
 
 
 def load_script(path: str | Path) -> list[Reply]:
@@ -294,6 +313,9 @@ class Server:
         self.requests: list[RecordedRequest] = []
         self.disconnects = 0
         """Streams the client left before the end (seen as a reset or a cancel)."""
+        self.open_streams = 0
+        """Streamed responses being written now; ``max_open_streams`` is the peak."""
+        self.max_open_streams = 0
         self._served = 0
         self._next_reply = 0
         self._stopping = False
@@ -420,7 +442,8 @@ class Server:
             return _error_response(400, f"invalid JSON body: {exc}")
         if not isinstance(body, dict):
             return _error_response(400, "the request body must be a JSON object")
-        self.requests.append(RecordedRequest(body, {k.lower(): v for k, v in request.headers.items()}))
+        log = RecordedRequest(body, {k.lower(): v for k, v in request.headers.items()}, time.perf_counter_ns())
+        self.requests.append(log)
 
         failing = self._served < self.fail_first
         self._served += 1
@@ -440,7 +463,7 @@ class Server:
         if fault.status is not None:
             return _error_response(fault.status, fault.message, fault)
         if body.get("stream") is True:
-            return await self._stream(request, body, reply, fault)
+            return await self._stream(request, body, reply, fault, log.writes)
         if fault.drop_after is not None:
             return await _drop(request, web.StreamResponse())
         return self._complete(body, reply)
@@ -458,19 +481,23 @@ class Server:
 
     # -- responses ---------------------------------------------------------
 
-    def _pieces(self, text: str, fault: Fault) -> Sequence[str]:
+    def _pieces(self, text: str, fault: Fault, per_event: int = 1) -> Sequence[str]:
         if fault.one_event:
             return (text,) if text else ()
-        return self._split(self.chunking, text)
+        pieces = self._split(self.chunking, text)
+        if per_event > 1:
+            return ["".join(pieces[i : i + per_event]) for i in range(0, len(pieces), per_event)]
+        return pieces
 
     def _parser(self) -> Parser:
         return Parser(self.tool_format, id_factory=_tool_id)
 
     def _events(
-        self, body: dict[str, Any], reply: Reply, fault: Fault, group: int
+        self, body: dict[str, Any], reply: Reply, fault: Fault, group: int, continuous: bool = False
     ) -> Iterator[tuple[int, bytes]]:
         """The response's ``data:`` events, encoded and framed, up to ``group``
-        per item: ``(how many, bytes)``."""
+        per item: ``(how many, bytes)``. ``continuous`` (one event per item):
+        cumulative usage on every chunk, as vLLM's ``continuous_usage_stats``."""
         nl2 = b"\r\n\r\n" if fault.crlf else b"\n\n"
         head = b"".join(
             (
@@ -484,104 +511,148 @@ class Server:
         )
         choice = head + b',"choices":[{"index":0,"delta":'
         tail = b',"logprobs":null,"finish_reason":null}]}' + nl2
-        yield 1, choice + b'{"role":"assistant","content":""}' + tail
+
+        def usage_tail(tokens: int) -> bytes:
+            return b',"logprobs":null,"finish_reason":null}],"usage":' + _usage(body, tokens) + b"}" + nl2
+
+        yield 1, choice + b'{"role":"assistant","content":""}' + (usage_tail(0) if continuous else tail)
         tools = _ToolDeltas(self.reasoning_field)
         tokens = 0
-        for count, deltas in self._deltas(reply, fault, tools, group, tail + choice):
-            tokens += count
-            yield count, choice + deltas + tail
+        for count, pieces, deltas in self._deltas(reply, fault, tools, group, tail + choice):
+            tokens += pieces
+            yield count, choice + deltas + (usage_tail(tokens) if continuous else tail)
+        total = len(self._pieces(reply.reasoning or "", fault)) + len(self._pieces(reply.text, fault))
         finish = reply.finish_reason or ("tool_calls" if tools.calls else "stop")
-        end = b',"logprobs":null,"finish_reason":' + _encode(finish) + b',"stop_reason":null}]}'
-        yield 1, choice + b"{}" + end + nl2
-        options = body.get("stream_options")
-        if isinstance(options, dict) and options.get("include_usage") is True:
-            yield 1, head + b',"choices":[],"usage":' + _usage(body, tokens) + b"}" + nl2
+        end = b',"logprobs":null,"finish_reason":' + _encode(finish) + b',"stop_reason":null}]'
+        yield 1, choice + b"{}" + end + (b',"usage":' + _usage(body, total) if continuous else b"") + b"}" + nl2
+        if _include_usage(body):
+            yield 1, head + b',"choices":[],"usage":' + _usage(body, total) + b"}" + nl2
         if fault.done:
             yield 1, b"data: [DONE]" + nl2
 
     def _deltas(
         self, reply: Reply, fault: Fault, tools: _ToolDeltas, group: int, joint: bytes
-    ) -> Iterator[tuple[int, bytes]]:
+    ) -> Iterator[tuple[int, int, bytes]]:
         """Delta objects after the role chunk, up to ``group`` of them joined by
-        ``joint`` (the bytes that close one event and open the next)."""
-        yield from self._plain(self.reasoning_field, reply.reasoning or "", fault, group, joint)
+        ``joint`` (the bytes that close one event and open the next):
+        ``(events, token-like pieces, bytes)``."""
+        per = reply.tokens_per_event
+        yield from self._plain(self.reasoning_field, reply.reasoning or "", fault, group, joint, per)
         if not self.tool_parser:
-            yield from self._plain("content", reply.text, fault, group, joint)
+            yield from self._plain("content", reply.text, fault, group, joint, per)
             return
         parser = self._parser()
         batch: list[bytes] = []
-        for piece in self._pieces(reply.text, fault):
+        pending = 0  # pieces whose delta is still to come (the parser held them back)
+        for piece in self._pieces(reply.text, fault, per):
+            pending += per
             # feed("") gives nothing, yet servers do send empty deltas.
             delta = tools.delta(parser.feed(piece)) if piece else b'{"content":""}'
             if delta is not None:
                 batch.append(delta)
                 if len(batch) == group:
-                    yield group, joint.join(batch)
-                    batch = []
+                    yield group, pending, joint.join(batch)
+                    batch, pending = [], 0
         delta = tools.delta(parser.close())
         if delta is not None:
             batch.append(delta)
         if batch:
-            yield len(batch), joint.join(batch)
+            yield len(batch), pending, joint.join(batch)
 
     def _plain(
-        self, key: str, text: str, fault: Fault, group: int, joint: bytes
-    ) -> Iterator[tuple[int, bytes]]:
+        self, key: str, text: str, fault: Fault, group: int, joint: bytes, per: int
+    ) -> Iterator[tuple[int, int, bytes]]:
         """``{key: piece}`` deltas, grouped like :meth:`_deltas`."""
         # One C-level join per group and no per-event concatenation: the
         # benchmarks push millions of events through here.
-        pieces = self._pieces(text, fault)
+        pieces = self._pieces(text, fault, per)
         opener = b'{"' + key.encode() + b'":'
         between = b"}" + joint + opener
+        total = len(self._pieces(text, fault)) if per > 1 else len(pieces)
         for start in range(0, len(pieces), group):
             chunk = pieces[start : start + group]
-            yield len(chunk), opener + between.join(map(_encode, chunk)) + b"}"
+            tokens = min((start + len(chunk)) * per, total) - start * per
+            yield len(chunk), tokens, opener + between.join(map(_encode, chunk)) + b"}"
 
     async def _stream(
-        self, request: web.Request, body: dict[str, Any], reply: Reply, fault: Fault
+        self, request: web.Request, body: dict[str, Any], reply: Reply, fault: Fault, writes: list[int]
     ) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
         await resp.prepare(request)
-        nl2 = b"\r\n\r\n" if fault.crlf else b"\n\n"
-        marks = {n for n in (fault.drop_after, fault.stall_after, fault.error_after) if n is not None}
-        delay = self.delay
-        # Faults and delays act between single events; otherwise events go
-        # out in groups and several groups per write.
-        group = 1 if marks or delay or fault.keep_alive else _GROUP
-        batch: list[bytes] = []
-        size = 0
-        sent = 0
-        for count, data in self._events(body, reply, fault, group):
-            if sent in marks:
-                if batch:
-                    await resp.write(b"".join(batch))
+        self.open_streams += 1
+        self.max_open_streams = max(self.max_open_streams, self.open_streams)
+        counted = True
+
+        async def write(data: bytes) -> None:
+            writes.append(time.perf_counter_ns())
+            await resp.write(data)
+
+        try:
+            nl2 = b"\r\n\r\n" if fault.crlf else b"\n\n"
+            marks = {n for n in (fault.drop_after, fault.stall_after, fault.error_after) if n is not None}
+            delay = self.delay
+            options = body.get("stream_options")
+            continuous = _include_usage(body) and isinstance(options, dict) and options.get("continuous_usage_stats") is True
+            # Faults, delays and timing act between single events; otherwise
+            # events go out in groups and several groups per write.
+            timed = reply.timed
+            group = 1 if marks or delay or fault.keep_alive or timed or continuous else _GROUP
+            items: Iterator[tuple[int, bytes]] = self._events(body, reply, fault, group, continuous)
+            gaps: Iterator[float] = itertools.repeat(0.0)
+            if timed:
+                listed = list(items)
+                items = iter(listed)
+                gaps = iter(_gaps(reply, len(listed), _include_usage(body) + fault.done))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time()
+            batch: list[bytes] = []
+            size = 0
+            sent = 0
+            for count, data in items:
+                gap = next(gaps)
+                if gap > 0:
+                    if batch:
+                        await write(b"".join(batch))
+                        batch, size = [], 0
+                    deadline += gap  # from the schedule, not the last wake-up: no drift
+                    await asyncio.sleep(max(0.0, deadline - loop.time()))
+                if sent in marks:
+                    if batch:
+                        await write(b"".join(batch))
+                        batch, size = [], 0
+                    if sent == fault.drop_after:
+                        return await _drop(request, resp)
+                    if sent == fault.stall_after:
+                        await asyncio.sleep(fault.stall)
+                    if sent == fault.error_after:
+                        error = _error_json(500, fault.message, fault.error_type, fault.error_format)
+                        batch.append(b"data: " + error + nl2)
+                        if fault.done:
+                            batch.append(b"data: [DONE]" + nl2)
+                        break
+                if sent and fault.keep_alive:
+                    batch.append(b": keep-alive" + nl2)
+                batch.append(data)
+                size += len(data)
+                sent += count
+                if delay:
+                    await write(b"".join(batch))
                     batch, size = [], 0
-                if sent == fault.drop_after:
-                    return await _drop(request, resp)
-                if sent == fault.stall_after:
-                    await asyncio.sleep(fault.stall)
-                if sent == fault.error_after:
-                    error = _error_json(500, fault.message, fault.error_type, fault.error_format)
-                    batch.append(b"data: " + error + nl2)
-                    if fault.done:
-                        batch.append(b"data: [DONE]" + nl2)
-                    break
-            if sent and fault.keep_alive:
-                batch.append(b": keep-alive" + nl2)
-            batch.append(data)
-            size += len(data)
-            sent += count
-            if delay:
-                await resp.write(b"".join(batch))
-                batch, size = [], 0
-                await asyncio.sleep(delay)
-            elif size >= _WRITE_BATCH:
-                await resp.write(b"".join(batch))
-                batch, size = [], 0
-        if batch:
-            await resp.write(b"".join(batch))
-        await resp.write_eof()
-        return resp
+                    await asyncio.sleep(delay)
+                elif size >= _WRITE_BATCH:
+                    await write(b"".join(batch))
+                    batch, size = [], 0
+            # Not open any more once its end is handed over: the client may
+            # start its next request before this handler returns.
+            self.open_streams -= 1
+            counted = False
+            if batch:
+                await write(b"".join(batch))
+            await resp.write_eof()
+            return resp
+        finally:
+            if counted:
+                self.open_streams -= 1
 
     def _complete(self, body: dict[str, Any], reply: Reply) -> web.Response:
         tokens = len(self._split(self.chunking, reply.reasoning or "")) + len(
@@ -636,6 +707,21 @@ class Server:
 
 def _split(chunking: Chunking, text: str) -> tuple[str, ...]:
     return tuple(chunking.split(text))
+
+
+def _include_usage(body: dict[str, Any]) -> bool:
+    options = body.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
+
+
+def _gaps(reply: Reply, events: int, trailing: int) -> list[float]:
+    """Seconds before each of a timed reply's ``events``: none before the role
+    chunk, ``ttft``, then ``itl`` up to the finish chunk; the ``trailing``
+    events after it (usage, ``[DONE]``) go with it."""
+    itl = reply.itl if isinstance(reply.itl, list) else [reply.itl]
+    paced = max(0, events - 2 - trailing)
+    later = [itl[min(i, len(itl) - 1)] if itl else 0.0 for i in range(paced)]
+    return ([0.0, reply.ttft] + later + [0.0] * trailing)[:events]
 
 
 def _usage(body: dict[str, Any], completion_tokens: int) -> bytes:
