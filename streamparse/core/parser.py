@@ -154,8 +154,7 @@ class Parser:
                 if mode is None:
                     self._held = s[pos:]
                     return
-                self._set_mode(mode, self._opening)
-                mode = self._mode
+                mode = self._set_mode(mode, self._opening)
             if self._lead is not None:
                 j = first_non_space(s, pos)
                 rest = s[j:]
@@ -165,8 +164,7 @@ class Parser:
                     self._held = s[pos:]
                     return
                 self._lead = None
-                self._set_mode(mode, self._opening)
-                mode = self._mode
+                mode = self._set_mode(mode, self._opening)
             reader = self._reader
             stop, literal, end = reader.scan(s, pos, out)
             if literal is None:
@@ -233,7 +231,8 @@ class Parser:
         else:
             self._set_mode(single, opening)
 
-    def _set_mode(self, mode: Mode, opening: str) -> None:
+    def _set_mode(self, mode: Mode, opening: str) -> Mode:
+        """Read ``mode``'s content from here (the mode as it is used: dropping closers where due)."""
         if self._drop and mode.terminal == "TEXT":
             mode = mode.dropping(self._drop)
         self._mode = mode
@@ -245,6 +244,7 @@ class Parser:
             self._ctx.raw.reset()
             self._plain = mode.plain if self._lead is None else None
             self._first = mode.first
+        return mode
 
 
 def parse(
