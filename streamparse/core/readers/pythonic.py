@@ -101,14 +101,21 @@ class PythonCallsReader(Reader):
             if self._junk or at in (_At.LIST, _At.CALL, _At.ARG, _At.NEXT_ARG, _At.NEXT_CALL, _At.DONE, _At.OPEN, _At.EQUALS):
                 # Between tokens: a literal may come (outside values only).
                 j = first_non_space(s, i)
+                # After the list, whose whitespace this is depends on what follows: hold it.
+                after = at == _At.DONE and self._self_end and not self._junk
                 if j == n:
+                    if after:
+                        return i, None, n
                     raw.append(s[i:])
                     return n, None, n
                 m = self.mode.match(s, j)
                 if m is not None:
-                    raw.append(s[i:j])
                     if m.lastgroup == "part":
+                        if after:
+                            return i, None, n
+                        raw.append(s[i:j])
                         return j, None, n
+                    raw.append(s[i:j])
                     return j, m.group(), m.end()
                 if at == _At.DONE and self._self_end:
                     return i, "", i  # text after the list: the content ended
