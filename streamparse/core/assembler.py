@@ -22,7 +22,7 @@ from .raw_values import Policy, property_schema, streams_as_text, type_value
 class Call:
     """One call being read."""
 
-    __slots__ = ("index", "id", "name", "error", "kind", "members", "opened", "streaming", "key", "started")
+    __slots__ = ("index", "id", "name", "error", "kind", "members", "arguments", "opened", "streaming", "key", "started")
 
     def __init__(self) -> None:
         self.index = -1
@@ -31,6 +31,7 @@ class Call:
         self.error: str | None = None  # the call is invalid (reported at its end)
         self.kind: InvalidKind = "malformed"
         self.members: dict[str, Any] = {}  # arguments built from keys and values
+        self.arguments: dict[str, Any] | None = None  # arguments a reader decoded before the call's end
         self.opened = False  # the arguments' `{` was sent
         self.streaming = False  # the current value streams as string text
         self.key: str | None = None
@@ -156,6 +157,10 @@ class Assembler:
         call.key = None
         call.streaming = False
 
+    def decoded(self, arguments: dict[str, Any]) -> None:
+        """The call's arguments, complete and already streamed; the call ends later (at its closing literal)."""
+        self.current().arguments = arguments
+
     def member(self, key: str, value: Any, out: list[Event]) -> None:
         """A complete argument whose value the format wrote typed (e.g. a Python literal)."""
         call = self.current()
@@ -177,6 +182,8 @@ class Assembler:
         if call.error is not None:
             self.fail(call.error, out, call.kind, upto=upto)
             return
+        if arguments is None:
+            arguments = call.arguments
         if arguments is None:
             arguments = call.members
             self.fragment("}" if call.opened else "{}", out)

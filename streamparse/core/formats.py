@@ -152,7 +152,7 @@ class Mode:
 
     __slots__ = (
         "node", "terminal", "reader", "literals", "head", "search", "match", "first", "plain", "after", "end_ok", "structure",
-        "drops", "cache", "_transitions", "_self_end", "_dropping",
+        "closes_call", "drops", "cache", "_transitions", "_self_end", "_dropping",
     )
 
     def __init__(self, node: Node, terminal: str, drops: frozenset[str] = frozenset()) -> None:
@@ -164,6 +164,9 @@ class Mode:
         stepped = grammar.step(node.stack, terminal)
         self.after: Stack | None = stepped[0] if stepped else None
         self.end_ok = self.after is not None and grammar.accepts_end(self.after)  # the input may end after this content
+        # The content's own end completes its call (a JSON object's last brace), unless a literal of the
+        # call must still follow it (e.g. Kimi's <|tool_call_end|>): then that literal ends the call.
+        self.closes_call = stepped is not None and (CALL_RULE in stepped[1] or not grammar.inside(stepped[0], CALL_RULE))
         literals = dict(node.direct)
         if self.after is not None:
             literals.update((grammar.literals[t], t) for t in grammar.choices(self.after) if t in grammar.literals)

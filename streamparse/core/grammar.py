@@ -112,6 +112,10 @@ class Grammar:
         reduced.append(rule.origin.name)
         work.append(self.states[work[-1]][rule.origin.name][1])
 
+    def inside(self, stack: Stack, rule: str) -> bool:
+        """Is a ``rule`` being read at ``stack``, with more of it still to come?"""
+        return any(r.origin.name == rule and dot < len(r.expansion) for r, dot in self._items.get(stack[-1], ()))
+
     def accepts_end(self, stack: Stack) -> bool:
         return END in self.states[stack[-1]] and self.step(stack, END) is not None
 

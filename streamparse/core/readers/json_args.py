@@ -129,7 +129,7 @@ class JsonArgsReader(Reader):
             self.ctx.calls.fragment(text, out)
 
     def _close_object(self, end: int, s: str, base: int, out: list[Event]) -> None:
-        """The object's last brace: the call ends here."""
+        """The object's last brace: the call ends here, or at the closing literal its format has."""
         self._done = True
         self._send(end, out)
         calls = self.ctx.calls
@@ -140,7 +140,10 @@ class JsonArgsReader(Reader):
             value = None
         if value is not None and not isinstance(value, dict):
             calls.taint("tool call arguments are not a JSON object")
-        calls.end(out, value if isinstance(value, dict) else None, end)
+        if self.mode.closes_call:
+            calls.end(out, value if isinstance(value, dict) else None, end)
+        elif isinstance(value, dict):
+            calls.decoded(value)
 
     def end(self, out: list[Event]) -> None:
         self._finish(out, "malformed")
