@@ -31,6 +31,8 @@ _WS = " \t\n\r"
 _NAME_KEY = "name"
 _ID_KEY = "id"
 _ARGS_KEYS = ("arguments", "parameters")
+_CLAIM_WINDOW = 1024  # how far a bare JSON value is searched for a call's keys (see `claims`)
+_CLAIM_TOKEN = re.compile(r'(?P<str>"(?:[^"\\]|\\.)*")|(?P<cut>"(?:[^"\\]|\\.)*\\?\Z)|[{}\[\]:,]|[^\s"{}\[\]:,]+')
 _decode = msgspec.json.decode
 
 
@@ -170,19 +172,40 @@ class JsonCallsReader(Reader):
 
     @classmethod
     def claims(cls, s: str, i: int, at_end: bool) -> bool | None:
-        """Without a literal before it, only what starts like a call object: ``{"name"`` (or ``[{"name"``)."""
-        j = first_non_space(s, i)
-        if j < len(s) and s[j] == "[":
-            j = first_non_space(s, j + 1)
-        rest = s[j:]
-        for head in ('{"name"', '{"type"'):
-            probe = rest.replace(" ", "").replace("\n", "")[: len(head)]
-            if probe == head[: len(probe)]:
-                if len(probe) == len(head):
+        """Without a literal before it, only what is surely a call: an object (alone or first in an array)
+        whose first key is "name" or "type" and whose own level shows both "name" and an arguments key,
+        within its first ``_CLAIM_WINDOW`` characters.  Other JSON (``{"name": "Alice", "age": 3}``) is text."""
+        text = s[i : i + _CLAIM_WINDOW]
+        decided = at_end or len(s) - i >= _CLAIM_WINDOW
+        depth = level = 0  # nesting depth; the call object's depth once it opened
+        previous = ""
+        keys: set[str] = set()
+        for m in _CLAIM_TOKEN.finditer(text):
+            token = m.group()
+            if m.lastgroup == "cut":  # a string the text does not finish yet
+                break
+            if level == 0:  # before the call object: `{`, or `[` then `{`
+                if token == "{":
+                    level = depth = depth + 1
+                elif token == "[" and depth == 0:
+                    depth = 1
+                else:
+                    return False
+            elif token in "{[":
+                depth += 1
+            elif token in "}]":
+                depth -= 1
+                if depth < level:
+                    return False  # the object closed without the keys of a call
+            elif token == ":" and depth == level:
+                key = previous[1:-1] if previous[:1] == '"' else ""
+                if not keys and key not in ("name", "type"):
+                    return False
+                keys.add(key)
+                if _NAME_KEY in keys and not keys.isdisjoint(_ARGS_KEYS):
                     return True
-                if not at_end:
-                    return None
-        return False
+            previous = token
+        return False if decided else None
 
     # -- the two entry points ------------------------------------------------
 
