@@ -59,7 +59,7 @@ def _literal(text: str) -> tuple[bool, Any]:
 class PythonCallsReader(Reader):
     """Reads a Python list of calls incrementally, a character class at a time."""
 
-    __slots__ = ("_at", "_buf", "_key", "_depth", "_quote", "_escape", "_self_end", "_junk")
+    __slots__ = ("_at", "_buf", "_key", "_depth", "_quote", "_escape", "_self_end", "_junk", "_closed")
     self_ending = True
 
     def __init__(self, mode: Mode, ctx: Context, opening: str) -> None:
@@ -72,6 +72,7 @@ class PythonCallsReader(Reader):
         self._escape = False
         self._self_end = mode.self_end() is not None
         self._junk = False
+        self._closed = False  # a call's `)` was read: the call ends once it is in the raw text
 
     @classmethod
     def opens(cls, s: str, i: int, at_end: bool) -> bool | None:
@@ -131,6 +132,9 @@ class PythonCallsReader(Reader):
             c = s[i]
             step = self._step(s, i, c, out)
             raw.append(s[i:step])
+            if self._closed:
+                self._closed = False
+                self.ctx.calls.end(out)
             self.content = True
             i = step
         return n, None, n
@@ -163,7 +167,7 @@ class PythonCallsReader(Reader):
             return i + 1
         if at == _At.ARG:
             if c == ")":
-                return self._end_call(i, out)
+                return self._end_call(i)
             if _IDENT.match(s, i) is None:
                 calls.taint("a pythonic call has a positional argument")
                 self._key = ""
@@ -187,7 +191,7 @@ class PythonCallsReader(Reader):
                 self._at = _At.ARG
                 return i + 1
             if c == ")":
-                return self._end_call(i, out)
+                return self._end_call(i)
             return self._bad(i, "unexpected text after an argument")
         if at == _At.NEXT_CALL:
             if c == ",":
@@ -285,9 +289,9 @@ class PythonCallsReader(Reader):
         elif self._key:
             self.ctx.calls.member(self._key, value, out)
 
-    def _end_call(self, i: int, out: list[Event]) -> int:
+    def _end_call(self, i: int) -> int:
         self._at = _At.NEXT_CALL
-        self.ctx.calls.end(out, upto=self.ctx.raw.length + 1)
+        self._closed = True
         return i + 1
 
     def _bad(self, i: int, reason: str) -> int:
