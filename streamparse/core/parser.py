@@ -132,7 +132,10 @@ class Parser:
             after = self._reader.close(held, out)
         calls.close(out)
         mode = self._mode
-        complete = self._node.end_ok or (mode is not None and (not mode.structure or mode.end_ok))
+        if mode is not None and self._reader.content:  # content was read here: it must be able to end the input
+            complete = not mode.structure or mode.end_ok
+        else:
+            complete = self._node.end_ok or (mode is not None and (not mode.structure or mode.end_ok))
         if not complete and calls.call is None and self._ctx.raw.since_mark().strip():
             # A block cut off before any call in it took shape (e.g. an opening tag at the very end).
             calls.fail("tool call cut off by the end of the stream", out, "truncated")
