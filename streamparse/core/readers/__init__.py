@@ -28,7 +28,7 @@ READERS: dict[str, type[Reader]] = {
     "VALUE_JSON": JsonValueReader,  # a raw value the format marks as JSON
     "PYCALLS": PythonCallsReader,  # a Python list of calls: [f(a=1), g(b='x')]
     "HEADER": HeaderReader,  # a message header (harmony), in pieces between its literals
-    "BODY": BodyReader,  # a message body, read as its header says (options HEADER_CALL, HEADER_REASONING)
+    "BODY": BodyReader,  # a message body, read as its header says (options HEADER_CALL, HEADER_REFUSED, HEADER_REASONING)
 }
 
 __all__ = ["READERS", "Context", "Reader"]
