@@ -27,7 +27,7 @@ from ..errors import LLMDisconnectedError, LLMStreamError
 from ..core.events import Event, Finish, ReasoningDelta, Usage
 from ..core.formats import Format
 from ..core.message import Message, MessageBuilder
-from ..core.parser import Parser
+from ..core.parser import Parser, Tools
 from .server_calls import ToolCallAccumulator
 from .payloads import DONE, ErrorDetail, StreamPayload, decode_payload
 
@@ -44,11 +44,14 @@ class ChunkFolder:
 
     __slots__ = ("parser", "calls", "builder", "finish_reason", "usage", "done", "_closed")
 
-    def __init__(self, format: str | Format = "hermes", *, in_reasoning: bool = False) -> None:
-        """``in_reasoning``: the content starts inside a reasoning block (see :class:`Parser`)."""
+    def __init__(
+        self, format: str | Format = "hermes", *, tools: Tools | None = None, in_reasoning: bool = False
+    ) -> None:
+        """``tools``: the request's tool definitions; ``in_reasoning``: the content starts inside a
+        reasoning block (both as for :class:`Parser`)."""
         # One numbering for calls from tags in content and calls the server parsed.
         indexes = itertools.count()
-        self.parser = Parser(format, indexes=indexes, in_reasoning=in_reasoning)
+        self.parser = Parser(format, tools=tools, indexes=indexes, in_reasoning=in_reasoning)
         self.calls = ToolCallAccumulator(indexes=indexes)
         self.builder = MessageBuilder()
         self.finish_reason: str | None = None
