@@ -151,7 +151,7 @@ class Mode:
     """A node reading one content kind: its reader, the literals that end it, and its transitions."""
 
     __slots__ = (
-        "node", "terminal", "reader", "literals", "head", "search", "match", "first", "plain", "after", "end_ok", "structure",
+        "node", "terminal", "reader", "literals", "head", "search", "match", "first", "firsts", "plain", "after", "end_ok", "structure",
         "drops", "cache", "_transitions", "_self_end", "_dropping",
     )
 
@@ -177,9 +177,11 @@ class Mode:
             part = f"(?P<part>(?:{_alternation(list(prefixes))})\\Z)|" if prefixes else ""
             self.head = f"{part}(?P<lit>{_alternation(keys)})"
             firsts = {lit[0] for lit in keys}
-            self.first: str | None = firsts.pop() if len(firsts) == 1 else None
+            self.firsts = "".join(sorted(firsts))  # a piece with none of these holds no literal
+            self.first: str | None = self.firsts if len(firsts) == 1 else None
         else:
             self.head = "(?P<lit>(?!))"
+            self.firsts = ""
             self.first = None
         compiled = re.compile(self.head)
         self.search = compiled.search
