@@ -32,6 +32,7 @@ from .core.events import (
 from .core.formats import Format, available_formats, load_format
 from .core.message import Message, MessageBuilder, ToolCall
 from .core.parser import Parser, parse
+from .core.schema import SchemaProblem, ToolSchemas
 
 if TYPE_CHECKING:
     from .client import Client, Response, Retries, Stream, Timeouts
@@ -71,6 +72,7 @@ __all__ = [
     "MessageBuilder",
     "Parser",
     "ReasoningDelta",
+    "SchemaProblem",
     "SSEError",
     "StreamParseError",
     "TextDelta",
@@ -80,6 +82,7 @@ __all__ = [
     "ToolCallStart",
     "ToolCallValue",
     "ToolCallValueDelta",
+    "ToolSchemas",
     "UsageError",
     "Usage",
     "available_formats",
