@@ -156,6 +156,7 @@ class Client:
         max_event_size: int = 16 * 1024 * 1024,
         in_reasoning: bool = False,
         skip_special_tokens: bool | None = None,
+        values: bool = False,
     ) -> None:
         """``format``: how the model writes its calls (a format name, ``"auto"`` to pick it from the
         model's name, or a :class:`Format`).  ``skip_special_tokens``: sent with every request when
@@ -172,6 +173,7 @@ class Client:
         self.max_event_size = max_event_size
         self.in_reasoning = in_reasoning  # content starts inside a reasoning block (Qwen3 thinking, no reasoning parser)
         self.skip_special_tokens = skip_special_tokens
+        self.values = values  # streams add the values inside each call's arguments (ToolCallValueDelta, ToolCallValue)
         self._session: aiohttp.ClientSession | None = None
 
     def parsing_format(self) -> Format:
@@ -432,7 +434,7 @@ class Stream:
         if folder is None:
             client = self._client
             folder = self._folder_made = ChunkFolder(
-                client.parsing_format(), tools=self._tools, in_reasoning=client.in_reasoning
+                client.parsing_format(), tools=self._tools, in_reasoning=client.in_reasoning, values=client.values
             )
         return folder
 
