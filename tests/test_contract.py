@@ -105,3 +105,37 @@ def test_events_are_verbatim_and_the_message_trims() -> None:
     events = three_ways(text)
     assert events[0] == TextDelta(text="  Hi  ") and joined(events) == '{ "a" :  1 }'
     assert parse(text).content == "Hi"
+
+
+SCHEMA_TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 1}},
+                "required": ["city"],
+            },
+        },
+    }
+]
+
+
+@pytest.mark.parametrize("fmt", ["hermes", "qwen3_coder", "kimi_k2"])
+def test_arguments_that_do_not_fit_the_schema_make_the_call_invalid_with_reasons(fmt: str) -> None:
+    text = render(fmt, calls=[("get_weather", {"days": 0}), ("get_weather", {"city": "Paris", "days": 2})])
+    parser = Parser(fmt, tools=SCHEMA_TOOLS)
+    events = parser.feed(text) + parser.close()
+    bad = [e for e in events if isinstance(e, InvalidToolCall)]
+    assert len(bad) == 1 and bad[0].kind == "invalid_arguments" and bad[0].index == 0
+    assert bad[0].name == "get_weather" and bad[0].arguments == {"days": 0}
+    assert {p.path for p in bad[0].problems} == {("city",), ("days",)}
+    assert "arguments.city: required property missing" in bad[0].error
+    assert [e.arguments for e in events if isinstance(e, ToolCallEnd)] == [{"city": "Paris", "days": 2}]
+
+
+def test_the_schemas_of_one_tools_list_are_compiled_once() -> None:
+    from streamparse.core.schema import tool_schemas
+
+    assert tool_schemas(SCHEMA_TOOLS) is tool_schemas([dict(t) for t in SCHEMA_TOOLS])

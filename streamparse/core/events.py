@@ -83,11 +83,25 @@ InvalidKind = Literal["malformed", "truncated", "unknown_tool", "invalid_argumen
 a tool that was not offered; its arguments do not fit the tool's schema."""
 
 
+class SchemaProblem(msgspec.Struct, frozen=True):
+    """Why a call's arguments do not fit its tool's schema.
+
+    ``path`` locates the value in the arguments (a missing or unexpected
+    property: the property's own path); ``keyword`` is the JSON Schema keyword
+    that failed (``falseSchema`` where a ``false`` schema refused a value).
+    """
+
+    path: tuple[str | int, ...]
+    message: str
+    keyword: str
+
+
 class InvalidToolCall(Event, frozen=True):
     """Text that is not a valid call: the raw text the model wrote for it, and why.
 
     ``name`` and ``arguments`` are set when they could be read (e.g. a call to
-    an unknown tool), so an agent can tell the model exactly what was wrong.
+    an unknown tool), and ``problems`` when the arguments do not fit the
+    tool's schema, so an agent can tell the model exactly what was wrong.
     """
 
     index: int
@@ -96,6 +110,7 @@ class InvalidToolCall(Event, frozen=True):
     kind: InvalidKind = "malformed"
     name: str | None = None
     arguments: dict[str, Any] | None = None
+    problems: tuple[SchemaProblem, ...] = ()
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

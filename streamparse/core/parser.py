@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Union
 
 from ..errors import UsageError
 from .assembler import Assembler
@@ -21,13 +21,14 @@ from .events import Event, TextDelta
 from .formats import DROP, Format, Mode, Node, Transition, load_format
 from .jsontext import RawText
 from .message import Message, MessageBuilder
-from .raw_values import tool_parameters
+from .schema import ToolSchemas, tool_schemas
 from .readers import Context, Reader
 from .readers.base import first_non_space
 from .values import ValueEvents
 
-Tools = Sequence[Mapping[str, Any]]
-"""OpenAI tool definitions: ``[{"type": "function", "function": {"name", "parameters"}}]``."""
+Tools = Union[Sequence[Mapping[str, Any]], ToolSchemas]
+"""OpenAI tool definitions, ``[{"type": "function", "function": {"name", "parameters"}}]`` (or their
+:class:`~streamparse.core.schema.ToolSchemas`)."""
 
 
 def default_id(index: int) -> str:
@@ -59,8 +60,8 @@ class Parser:
         in_reasoning: bool = False,
         values: bool = False,
     ) -> None:
-        """``tools`` (the request's tool definitions) type raw argument values by their schemas and make a
-        call to any other tool invalid.  ``indexes`` numbers the calls (default 0, 1, ...); share one
+        """``tools`` (the request's tool definitions) type raw argument values by their schemas; a call to
+        another tool, or whose arguments do not fit its schema, is an :class:`InvalidToolCall`.  ``indexes`` numbers the calls (default 0, 1, ...); share one
         iterator to number the calls of one response across several sources.
 
         ``in_reasoning`` starts inside a reasoning block, for models whose chat
@@ -73,7 +74,7 @@ class Parser:
         self._format = fmt
         raw = RawText()
         allocate = (indexes or itertools.count()).__next__
-        calls = Assembler(allocate, id_factory or default_id, tool_parameters(tools) if tools is not None else None, raw)
+        calls = Assembler(allocate, id_factory or default_id, tool_schemas(tools) if tools is not None else None, raw)
         self._ctx = Context(calls, raw, fmt.options)
         self._held = ""
         self._drop: frozenset[str] = frozenset()  # closers of a reasoning block a call ended: markup

@@ -14,12 +14,14 @@ and it never fetches a remote ``$ref``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from ..errors import UsageError
+from .events import SchemaProblem
 
 if TYPE_CHECKING:
     import jsonschema_rs
@@ -30,20 +32,6 @@ Path = tuple[str | int, ...]
 _ROOT = "arguments"
 _SHOWN = 60  # characters of a value quoted in a message
 _BRANCH_PROBLEMS = 2  # problems shown per alternative of an anyOf/oneOf
-
-
-class SchemaProblem(msgspec.Struct, frozen=True):
-    """Why a call's arguments do not fit its tool's schema.
-
-    ``path`` locates the value in the arguments (a missing or unexpected
-    property: the property's own path); ``keyword`` is the JSON Schema keyword
-    that failed (``falseSchema`` where a ``false`` schema refused a value), or
-    ``unknown_tool``.
-    """
-
-    path: Path
-    message: str
-    keyword: str
 
 
 class ToolSchemas:
@@ -98,6 +86,23 @@ class ToolSchemas:
         if validator.is_valid(arguments):
             return []
         return [problem for error in validator.iter_errors(arguments) for problem in _problems(error)]
+
+
+@functools.lru_cache(maxsize=64)
+def _built(encoded: bytes) -> ToolSchemas:
+    return ToolSchemas(msgspec.json.decode(encoded))
+
+
+def tool_schemas(tools: Sequence[Mapping[str, Any]] | ToolSchemas) -> ToolSchemas:
+    """The :class:`ToolSchemas` of a tools list, shared by every stream that sends the same list
+    (a benchmark or an agent sends one list many times: its schemas are compiled once)."""
+    if isinstance(tools, ToolSchemas):
+        return tools
+    try:
+        key = msgspec.json.encode(tools)
+    except (TypeError, msgspec.EncodeError):
+        return ToolSchemas(tools)
+    return _built(key)
 
 
 # -- messages ---------------------------------------------------------------------
