@@ -25,11 +25,14 @@ from .core.events import (
     ToolCallDelta,
     ToolCallEnd,
     ToolCallStart,
+    ToolCallValue,
+    ToolCallValueDelta,
     Usage,
 )
 from .core.formats import Format, available_formats, load_format
 from .core.message import Message, MessageBuilder, ToolCall
 from .core.parser import Parser, parse
+from .core.schema import SchemaProblem, ToolSchemas
 
 if TYPE_CHECKING:
     from .client import Client, Response, Retries, Stream, Timeouts
@@ -69,6 +72,7 @@ __all__ = [
     "MessageBuilder",
     "Parser",
     "ReasoningDelta",
+    "SchemaProblem",
     "SSEError",
     "StreamParseError",
     "TextDelta",
@@ -76,6 +80,9 @@ __all__ = [
     "ToolCallDelta",
     "ToolCallEnd",
     "ToolCallStart",
+    "ToolCallValue",
+    "ToolCallValueDelta",
+    "ToolSchemas",
     "UsageError",
     "Usage",
     "available_formats",

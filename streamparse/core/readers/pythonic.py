@@ -93,6 +93,14 @@ class PythonCallsReader(Reader):
         probe = re.match(r"\s*(\[\s*([A-Za-z_][\w.]*\s*)?)?\Z", rest)
         return None if probe else False
 
+    def quick(self, piece: str) -> list[Event] | None:  # type: ignore[override]
+        """A piece wholly inside a string value (values are added when complete)."""
+        if self._at != _At.VALUE or not self._quote or self._escape or self._quote in piece or "\\" in piece:
+            return None
+        self._buf.append(piece)
+        self.ctx.raw.append(piece)
+        return []
+
     def scan(self, s: str, pos: int, out: list[Event]) -> tuple[int, str | None, int]:
         n = len(s)
         i = pos
