@@ -172,10 +172,15 @@ class JsonArgsReader(Reader):
         return held
 
     def _finish(self, out: list[Event], kind: InvalidKind) -> None:
+        """The content is over; where the call has a closing literal, that literal (or the stream's end) ends it."""
         calls = self.ctx.calls
+        closes = self.mode.closes_call
         if self._done:
             if self._junk:
-                calls.fail("unexpected text after a tool call", out)
+                if closes:
+                    calls.fail("unexpected text after a tool call", out)
+                else:
+                    calls.taint("unexpected text after a tool call's arguments")
             return
         if self._start >= 0:
             calls.taint("tool call arguments ended inside JSON", kind)
@@ -185,6 +190,10 @@ class JsonArgsReader(Reader):
             calls.taint("tool call cut off by the end of the stream", kind)
         else:  # no arguments at all
             calls.fragment("{}", out)
-            calls.end(out, {})
+            if closes:
+                calls.end(out, {})
+            else:
+                calls.decoded({})
             return
-        calls.end(out)
+        if closes:
+            calls.end(out)
