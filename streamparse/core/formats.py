@@ -288,7 +288,10 @@ class Format:
         after, reduced = stepped
         target = self.node(after)
         confirm = None if target.anything or not READERS[content].confirms else target
-        return Transition(target, CALL_RULE in reduced, literal in self.openers, confirm)
+        # A literal that can open an item opens one here only if it begins a rule (harmony's
+        # <|channel|> also comes inside a header begun by <|start|>, whose text it continues).
+        opener = literal in self.openers and grammar.begins(after)
+        return Transition(target, CALL_RULE in reduced, opener, confirm)
 
     def reasoning_opener(self) -> str:
         """The literal that opens a reasoning block at the start."""

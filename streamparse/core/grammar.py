@@ -116,6 +116,10 @@ class Grammar:
         """Is a ``rule`` being read at ``stack``, with more of it still to come?"""
         return any(r.origin.name == rule and dot < len(r.expansion) for r, dot in self._items.get(stack[-1], ()))
 
+    def begins(self, stack: Stack) -> bool:
+        """Did the last symbol shifted begin a rule (the first symbol of one being read at ``stack``)?"""
+        return any(dot == 1 for _, dot in self._items.get(stack[-1], ()))
+
     def accepts_end(self, stack: Stack) -> bool:
         return END in self.states[stack[-1]] and self.step(stack, END) is not None
 
