@@ -5,7 +5,9 @@ A format's grammar carries its templates as options (terminals no rule uses):
 ==========================  ====================================================
 ``RENDER_CALL``             one call: ``{name}``, ``{name_json}``, ``{id}``,
                             ``{index}``, ``{arguments}`` (compact JSON),
-                            ``{parameters}``, ``{pyargs}`` (``k=<Python literal>``)
+                            ``{parameters}``, ``{pyargs}`` (``k=<Python literal>``),
+                            ``{literal}`` (an object with bare keys, strings
+                            between the option ``STRING_DELIMITER``)
 ``RENDER_PARAMETER``        one argument of ``{parameters}``: ``{key}``, ``{value}``
                             (strings raw, other values JSON)
 ``RENDER_PARAMETER_JSON``   the same for a value that is not a string, if it differs
@@ -28,6 +30,7 @@ from .jsontext import dumps
 
 
 _FIELD = re.compile(r"\{([a-z_]+)\}")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _option(fmt: Format, name: str) -> str | None:
@@ -78,6 +81,17 @@ def _fill(template: str, fields: Mapping[str, str]) -> str:
     return _FIELD.sub(lambda m: fields.get(m.group(1), m.group(0)), template)
 
 
+def _literal(value: Any, quote: str) -> str:
+    """A literal object's text for JSON data: bare keys (delimited when not a plain word), delimited strings."""
+    if isinstance(value, str):
+        return f"{quote}{value}{quote}"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k if _WORD.fullmatch(k) else quote + k + quote}:{_literal(v, quote)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_literal(v, quote) for v in value) + "]"
+    return dumps(value)
+
+
 def _call(fmt: Format, template: str, index: int, name: str, arguments: dict[str, Any]) -> str:
     parameter = _option(fmt, "RENDER_PARAMETER") or ""
     typed = _option(fmt, "RENDER_PARAMETER_JSON") or parameter
@@ -96,5 +110,6 @@ def _call(fmt: Format, template: str, index: int, name: str, arguments: dict[str
         "arguments": dumps(arguments),
         "parameters": parameters,
         "pyargs": ", ".join(f"{key}={_python(value)}" for key, value in arguments.items()),
+        "literal": _literal(arguments, _option(fmt, "STRING_DELIMITER") or '"'),
     }
     return _fill(template, fields)

@@ -11,6 +11,7 @@ from .fields import IdReader, JsonValueReader, KeyReader, NameReader, TextValueR
 from .harmony import BodyReader, HeaderReader
 from .json_args import JsonArgsReader
 from .json_calls import JsonCallsReader
+from .literal_args import LiteralArgsReader
 from .pythonic import PythonCallsReader
 from .text import ReasoningReader, SeparatorReader, TextReader
 
@@ -20,6 +21,7 @@ READERS: dict[str, type[Reader]] = {
     "SEP": SeparatorReader,  # whitespace between a block's literals (dropped)
     "CALLS": JsonCallsReader,  # JSON call objects: {"name": ..., "arguments": ...}, alone, in arrays, or several
     "ARGS": JsonArgsReader,  # one JSON object of arguments; its last brace ends the call
+    "LITERAL_ARGS": LiteralArgsReader,  # a literal object of arguments: bare keys, strings between STRING_DELIMITER
     "NAME": NameReader,  # a call's name between literals
     "ID": IdReader,  # a call's id between literals (option NAME_FROM_ID: it names the call too)
     "KEY": KeyReader,  # an argument's name between literals
