@@ -31,6 +31,7 @@ _WS = " \t\n\r"
 _NAME_KEY = "name"
 _ID_KEY = "id"
 _ARGS_KEYS = ("arguments", "parameters")
+_CLAIM_FIRST_KEYS = (_NAME_KEY, "type", *_ARGS_KEYS)
 _CLAIM_WINDOW = 1024  # how far a bare JSON value is searched for a call's keys (see `claims`)
 _CLAIM_TOKEN = re.compile(r'(?P<str>"(?:[^"\\]|\\.)*")|(?P<cut>"(?:[^"\\]|\\.)*\\?\Z)|[{}\[\]:,]|[^\s"{}\[\]:,]+')
 _decode = msgspec.json.decode
@@ -173,8 +174,9 @@ class JsonCallsReader(Reader):
     @classmethod
     def claims(cls, s: str, i: int, at_end: bool) -> bool | None:
         """Without a literal before it, only what is surely a call: an object (alone or first in an array)
-        whose first key is "name" or "type" and whose own level shows both "name" and an arguments key,
-        within its first ``_CLAIM_WINDOW`` characters.  Other JSON (``{"name": "Alice", "age": 3}``) is text."""
+        whose first key is "name", "type" or an arguments key and whose own level shows both "name" and an
+        arguments key, within its first ``_CLAIM_WINDOW`` characters.  Other JSON (``{"name": "Alice",
+        "age": 3}``) is text."""
         text = s[i : i + _CLAIM_WINDOW]
         decided = at_end or len(s) - i >= _CLAIM_WINDOW
         depth = level = 0  # nesting depth; the call object's depth once it opened
@@ -199,7 +201,7 @@ class JsonCallsReader(Reader):
                     return False  # the object closed without the keys of a call
             elif token == ":" and depth == level:
                 key = previous[1:-1] if previous[:1] == '"' else ""
-                if not keys and key not in ("name", "type"):
+                if not keys and key not in _CLAIM_FIRST_KEYS:
                     return False
                 keys.add(key)
                 if _NAME_KEY in keys and not keys.isdisjoint(_ARGS_KEYS):
