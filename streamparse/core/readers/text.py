@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from ..events import Event, ReasoningDelta, TextDelta
 from .base import Context, Reader, first_non_space
@@ -11,24 +11,44 @@ if TYPE_CHECKING:
     from ..formats import Mode
 
 
-class TextReader(Reader):
-    """Visible text: ``TextDelta``."""
+class _PlainReader(Reader):
+    """Text or reasoning: a piece holding none of the literals' first characters is all content.
+
+    (Where the literals all start with one character the parser checks that
+    itself; this is the check for several.)
+    """
 
     __slots__ = ()
     any_text = True
-    event = TextDelta
+
+    plain: ClassVar[type[TextDelta] | type[ReasoningDelta]]
+
+    def quick(self, piece: str) -> list[Event] | None:  # type: ignore[override]
+        for c in self.mode.firsts:
+            if c in piece:
+                return None
+        if not piece:
+            return []
+        self.content = True
+        return [self.plain(text=piece)]
+
+
+class TextReader(_PlainReader):
+    """Visible text: ``TextDelta``."""
+
+    __slots__ = ()
+    event = plain = TextDelta
 
     def take(self, text: str, out: list[Event]) -> None:
         self.content = True
         out.append(TextDelta(text=text))
 
 
-class ReasoningReader(Reader):
+class ReasoningReader(_PlainReader):
     """Reasoning text: ``ReasoningDelta``."""
 
     __slots__ = ()
-    any_text = True
-    event = ReasoningDelta
+    event = plain = ReasoningDelta
 
     def take(self, text: str, out: list[Event]) -> None:
         self.content = True
