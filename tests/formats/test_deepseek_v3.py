@@ -9,6 +9,7 @@ U+2581; every test feeds them a character at a time too.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from streamparse import Parser, ToolCallDelta, ToolCallEnd, ToolCallStart
 
 from .cuts import every_cut
+from .data import EVERY_TYPE
 from .summary import calls, invalid, parsed, reasoning, text, tool
 
 FMT = "deepseek_v3"
@@ -44,25 +46,7 @@ TOKYO = call("get_weather", '{"city": "Tokyo", "unit": "celsius"}')
             [("get_weather", {"city": "Tokyo", "unit": "celsius"}), ("search_hotels", {"location": "Tokyo", "check_in": "2025-01-15"})],
             "",
         ),
-        (
-            section(  # vLLM
-                call(
-                    "test_function",
-                    '{"string_field": "hello", "int_field": 42, "float_field": 3.14, "bool_field": true, "null_field": null, '
-                    '"array_field": ["a", "b", "c"], "object_field": {"nested": "value"}, "empty_array": [], "empty_object": {}}',
-                )
-            ),
-            [
-                (
-                    "test_function",
-                    {
-                        "string_field": "hello", "int_field": 42, "float_field": 3.14, "bool_field": True, "null_field": None,
-                        "array_field": ["a", "b", "c"], "object_field": {"nested": "value"}, "empty_array": [], "empty_object": {},
-                    },
-                )
-            ],
-            "",
-        ),
+        (section(call("test_function", json.dumps(EVERY_TYPE))), [("test_function", EVERY_TYPE)], ""),  # vLLM
         (section(call("get_current_time", "{}")), [("get_current_time", {})], ""),  # vLLM
         (
             "Let me check the weather for you." + section(call("get_weather", '{"city": "Paris"}')),  # vLLM

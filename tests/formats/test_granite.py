@@ -7,6 +7,7 @@ says why.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from streamparse import Parser, TextDelta, ToolCallDelta, ToolCallEnd, ToolCallStart
 
 from .cuts import every_cut
+from .data import EVERY_TYPE
 from .summary import calls, invalid, parsed, reasoning, text, tool
 
 FMT = "granite"
@@ -31,19 +33,9 @@ TOKYO = ("get_weather", {"city": "Tokyo"})
             [TOKYO, ("get_time", {"timezone": "Asia/Tokyo"})],
             "",
         ),
-        (
-            '<tool_call> [{\n  "name": "test_function",\n  "arguments": {\n    "string_field": "hello",\n    "int_field": 42,\n'  # vLLM
-            '    "float_field": 3.14,\n    "bool_field": true,\n    "null_field": null,\n    "array_field": ["a", "b", "c"],\n'
-            '    "object_field": {"nested": "value"},\n    "empty_array": [],\n    "empty_object": {}\n  }\n}]',
-            [
-                (
-                    "test_function",
-                    {
-                        "string_field": "hello", "int_field": 42, "float_field": 3.14, "bool_field": True, "null_field": None,
-                        "array_field": ["a", "b", "c"], "object_field": {"nested": "value"}, "empty_array": [], "empty_object": {},
-                    },
-                )
-            ],
+        (  # vLLM: the 3.1 marker, the call written over several lines
+            "<tool_call> [" + json.dumps({"name": "test_function", "arguments": EVERY_TYPE}, indent=2) + "]",
+            [("test_function", EVERY_TYPE)],
             "",
         ),
         ('<|tool_call|> [{"name": "refresh", "arguments": {}}]', [("refresh", {})], ""),  # vLLM
