@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -307,7 +308,7 @@ async def test_stream_failing_midway(tool_parser: bool) -> None:
     cancelled.clear()
     head = "Two lookups." + call("quick", {}) + call("hang", {"label": "mid"})
     reply = Reply(head + " and then a long explanation" * 20, fault=Fault(drop_after=len(EVEN.split(head)) + 4))
-    hang_long = Tool(hang.function, timeout=None)  # it would run for 10 s: only the failure stops it
+    hang_long = Tool(hang.function, timeout=math.inf)  # it would run for 10 s: only the failure stops it
     async with Server([reply], chunking=EVEN, delay=0.005, tool_parser=tool_parser) as server:
         async with Client(server.base_url, "m") as client:
             run = Agent(client, [quick, hang_long]).run("go")
@@ -344,7 +345,7 @@ async def test_request_failing_on_a_later_turn() -> None:
 async def test_caller_leaving_early_cancels_everything() -> None:
     cancelled.clear()
     reply = "Looking." + call("hang", {"label": "left"}) + " and a long explanation" * 50
-    hang_long = Tool(hang.function, timeout=None)
+    hang_long = Tool(hang.function, timeout=math.inf)
     async with Server([reply], delay=0.005) as server, Client(server.base_url, "m") as client:
         async with Agent(client, [hang_long]).run("go") as run:
             async for event in run:
@@ -358,13 +359,39 @@ async def test_caller_leaving_early_cancels_everything() -> None:
 async def test_caller_cancelled_cancels_everything() -> None:
     cancelled.clear()
     reply = "Looking." + call("hang", {"label": "timeout"}) + " and a long explanation" * 50
-    hang_long = Tool(hang.function, timeout=None)
+    hang_long = Tool(hang.function, timeout=math.inf)
     async with Server([reply], delay=0.005) as server, Client(server.base_url, "m") as client:
         run = Agent(client, [hang_long]).run("go")
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(collect(run), 0.3)
         assert agent_tasks() == []
     assert cancelled == ["timeout"]
+
+
+async def self_cancelling() -> str:
+    """Raises CancelledError though nobody cancelled it."""
+    raise asyncio.CancelledError
+
+
+class Abort(BaseException):
+    """Not an Exception: no tool error handler may swallow it."""
+
+
+async def aborting() -> str:
+    """Raises a BaseException."""
+    raise Abort
+
+
+async def test_tools_raising_base_exceptions() -> None:
+    async with Server(answer_after_tools(call("self_cancelling", {}))) as server, Client(server.base_url, "m") as client:
+        # wait_for: without a result for each call, the turn would wait forever.
+        events = await asyncio.wait_for(collect(Agent(client, [self_cancelling]).run("go")), 5)
+        (result,) = of(ToolFinished, events)
+        assert (result.status, json.loads(result.content)) == ("error", {"error": "self_cancelling was cancelled"})
+    async with Server([call("aborting", {})]) as server, Client(server.base_url, "m") as client:
+        with pytest.raises(Abort):  # raised to the caller, not left in a task while the turn waits
+            await asyncio.wait_for(collect(Agent(client, [aborting]).run("go")), 5)
+    assert agent_tasks() == []
 
 
 async def test_turn_limit() -> None:

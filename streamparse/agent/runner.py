@@ -62,11 +62,11 @@ __all__ = ["Agent", "AgentRun"]
 
 
 class _Failed:
-    """The stream raised: the consumer raises it after the events before it."""
+    """The stream (or a task, on an exception nothing caught) raised: the consumer raises it after the events before it."""
 
     __slots__ = ("error",)
 
-    def __init__(self, error: Exception) -> None:
+    def __init__(self, error: BaseException) -> None:
         self.error = error
 
 
@@ -193,6 +193,7 @@ class _Turn:
         self._stream: Stream | None = None
         self._reader: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False  # close() cancels the tasks: their CancelledError is expected
         self._streaming = True
         self._handed = 0  # ToolFinished events handed out
         self.calls: list[ToolCallEnd] = []
@@ -207,6 +208,7 @@ class _Turn:
         self._started = time.perf_counter()
         self._stream = self._agent.client.stream(messages, tools=self._agent.specs or None, **params)
         self._reader = asyncio.create_task(self._read(self._stream), name="streamparse-agent-stream")
+        self._reader.add_done_callback(self._died)
 
     def pop(self) -> Event | None:
         """The next event, stream or tool, in the order they came; None when none is ready."""
@@ -240,6 +242,7 @@ class _Turn:
 
     async def close(self) -> None:
         """Cancel what still runs (nothing after a clean end) and wait for it; close the stream."""
+        self._closing = True
         running = [task for task in (self._reader, *self._tasks) if task is not None and not task.done()]
         for task in running:
             task.cancel()
@@ -315,6 +318,7 @@ class _Turn:
             return
         timeout = tool.timeout if tool.timeout is not None else self._agent.timeout
         task = asyncio.create_task(self._execute(call, run, timeout), name=f"streamparse-agent-tool-{call.name}")
+        task.add_done_callback(self._died)
         self._tasks.append(task)
 
     async def _execute(self, call: ToolCallEnd, run: Callable[[], Awaitable[Any]], timeout: float | None) -> None:
@@ -325,7 +329,18 @@ class _Turn:
                 status, content = await asyncio.wait_for(_outcome(run), timeout)
             except asyncio.TimeoutError:  # only the timeout: _outcome catches the tool's own errors
                 status, content = "timeout", error_content(f"{call.name} did not finish within {timeout:g} s")
+            except asyncio.CancelledError:
+                if self._closing:
+                    raise
+                # The tool raised CancelledError itself: without a result the turn would wait forever.
+                status, content = "error", error_content(f"{call.name} was cancelled")
             self._finish(call, status, content, self._now() - started)
+
+    def _died(self, task: asyncio.Task[None]) -> None:
+        """A task ended on an exception nothing caught (``SystemExit``...): the consumer raises it."""
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            self._put(_Failed(error))
 
     def _finish(self, call: ToolCallEnd, status: ToolStatus, content: str, duration: float = 0.0) -> None:
         result = ToolFinished(

@@ -51,7 +51,8 @@ def _is_async(function: Callable[..., Any]) -> bool:
 class Tool(Generic[P, R]):
     """A function the model can call: its name, description, parameters schema and typed decoding.
 
-    ``timeout`` (seconds) overrides the runner's per-tool timeout for this tool.
+    ``timeout`` (seconds) overrides the runner's per-tool timeout for this tool
+    (``math.inf``: none; None: the runner's).
     ``async def`` functions are awaited on the event loop; other functions run in
     a worker thread so the stream goes on meanwhile (a thread cannot be stopped:
     after a timeout or a cancellation the runner no longer waits for it, but it
