@@ -149,6 +149,7 @@ def test_callables_of_every_kind() -> None:
 
     class Lookup:
         async def __call__(self, key: str) -> str:
+            """Upper case."""
             return key.upper()
 
     counter = Counter()
@@ -157,8 +158,10 @@ def test_callables_of_every_kind() -> None:
     assert asyncio.run(method.bind({"n": 2})()) == 2
     lookup = Tool(Lookup(), name="lookup")
     assert lookup.is_async and asyncio.run(lookup.bind({"key": "a"})()) == "A"
+    assert lookup.description == "Upper case."
     partial = Tool(functools.partial(forecast.function, mode="full"), name="full_forecast")
-    assert partial.is_async and partial.parameters["required"] == ["city"]
+    assert partial.is_async and partial.parameters["required"] == ["city"] and partial.description == "Forecast."
+    assert partial.parameters["properties"]["mode"]["default"] == "full"  # a partial's keyword: a new default
     untyped = Tool(lambda x, y=1: x, name="untyped")
     assert untyped.parameters["properties"] == {"x": {}, "y": {"default": 1}}
 

@@ -57,7 +57,7 @@ class ToolFinished(AgentEvent, frozen=True):
 class TurnEnd(AgentEvent, frozen=True):
     """A turn is over: the response ended and every tool result is in.
 
-    ``response`` is when the stream ended; ``wall`` when the last result came
+    ``calls`` counts the calls the model made, invalid ones included. ``response`` is when the stream ended; ``wall`` when the last result came
     in (the turn's length: the next request goes out now). ``tools`` adds up
     how long each tool ran; ``saved = response + tools - wall`` is what
     starting each tool at its call's end saved against running the tools one

@@ -337,7 +337,7 @@ class _Turn:
             self._finish(call, status, content, self._now() - started)
 
     def _died(self, task: asyncio.Task[None]) -> None:
-        """A task ended on an exception nothing caught (``SystemExit``...): the consumer raises it."""
+        """A task ended on an exception nothing caught (a ``BaseException`` from a tool): the consumer raises it."""
         error = None if task.cancelled() else task.exception()
         if error is not None:
             self._put(_Failed(error))

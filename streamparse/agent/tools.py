@@ -15,7 +15,7 @@
 schema comes from the annotations (msgspec), the descriptions from the
 docstring (Google, NumPy or Sphinx style) or from
 ``Annotated[str, msgspec.Meta(description=...)]``.  ``await
-get_weather.run({"city": "Paris", "days": "2"})`` decodes the model's
+get_weather.bind({"city": "Paris", "days": "2"})()`` decodes the model's
 arguments into the annotated types (numbers written as strings are
 accepted; unknown or missing arguments are an error) and calls the function.
 A ``Tool`` is still callable as the function it wraps.
@@ -41,6 +41,16 @@ P = ParamSpec("P")
 R = TypeVar("R")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what OpenAI accepts as a function name
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+def _docstring(function: Callable[..., Any]) -> str | None:
+    """The function's docstring: a partial's function's, a callable object's class's or ``__call__``'s."""
+    while isinstance(function, functools.partial):
+        function = function.func
+    doc = inspect.getdoc(function)
+    if doc is None and not inspect.isroutine(function):
+        doc = inspect.getdoc(type(function).__call__)
+    return doc
 
 
 def _is_async(function: Callable[..., Any]) -> bool:
@@ -71,7 +81,7 @@ class Tool(Generic[P, R]):
         self.name: str = name or str(getattr(function, "__name__", ""))
         if not _NAME.fullmatch(self.name):
             raise UsageError(f"tool name {self.name!r} must be 1-64 letters, digits, _ or -; pass name=")
-        summary, documented = read_docstring(inspect.getdoc(function))
+        summary, documented = read_docstring(_docstring(function))
         self.description = summary if description is None else description
         self.timeout = timeout
         self.is_async = _is_async(function)
