@@ -71,14 +71,16 @@ async def _respond(
     tools: Sequence[dict[str, Any]] | None,
     view: View,
     params: dict[str, Any],
-) -> None:
-    """One streamed response through the view."""
+) -> Message:
+    """One streamed response through the view; the folded message."""
     view.start()
     try:
-        async for event in client.stream(messages, tools=tools, **params):
+        stream = client.stream(messages, tools=tools, **params)
+        async for event in stream:
             view.event(event)
     finally:
         view.stop()
+    return stream.message
 
 
 def _request_params(args: argparse.Namespace) -> dict[str, Any]:
