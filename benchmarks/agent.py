@@ -172,8 +172,8 @@ def _saved(agent: list[Turn], other: list[Turn]) -> str:
 
 def latency_table(results: list[tuple[str, Workload, list[list[Turn]]]]) -> tuple[list[str], list[str]]:
     lines = [
-        "| workload | calls complete at (ms) | response (ms) | turn: Agent (ms) | turn: after, one by one "
-        "| turn: after, all at once | saved vs one by one | saved vs all at once "
+        "| workload | calls complete at (ms) | response (ms) | turn: Agent (ms) | turn: after, one by one (ms) "
+        "| turn: after, all at once (ms) | saved vs one by one | saved vs all at once "
         f"| Agent over its ideal (target ≤ {_ms(LATENESS_TARGET)} ms) |",
         "|---|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
