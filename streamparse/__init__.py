@@ -25,6 +25,8 @@ from .core.events import (
     ToolCallDelta,
     ToolCallEnd,
     ToolCallStart,
+    ToolCallValue,
+    ToolCallValueDelta,
     Usage,
 )
 from .core.formats import Format, available_formats, load_format
@@ -76,6 +78,8 @@ __all__ = [
     "ToolCallDelta",
     "ToolCallEnd",
     "ToolCallStart",
+    "ToolCallValue",
+    "ToolCallValueDelta",
     "UsageError",
     "Usage",
     "available_formats",

@@ -116,6 +116,7 @@ class Client:
         headers: dict[str, str] | None = None,
         max_event_size: int = 16 * 1024 * 1024,
         in_reasoning: bool = False,
+        values: bool = False,
     ) -> None:
         self.base_url = (base_url or _env("STREAMPARSE_BASE_URL", "OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.model = model or _env("STREAMPARSE_MODEL")
@@ -127,6 +128,7 @@ class Client:
         self.retries = retries
         self.max_event_size = max_event_size
         self.in_reasoning = in_reasoning  # content starts inside a reasoning block (Qwen3 thinking, no reasoning parser)
+        self.values = values  # streams add the values inside each call's arguments (ToolCallValueDelta, ToolCallValue)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Client:
@@ -320,7 +322,7 @@ class Stream:
         self._body = body
         self._resp: aiohttp.ClientResponse | None = None
         self._sse = SSEDecoder(max_event_size=client.max_event_size)
-        self._folder = ChunkFolder(client.format, in_reasoning=client.in_reasoning)
+        self._folder = ChunkFolder(client.format, in_reasoning=client.in_reasoning, values=client.values)
         self._ready: list[Event] = []
         self._next = 0
         self._started = False  # a byte of the body arrived: no more retries, idle timeout now

@@ -55,6 +55,29 @@ class ToolCallEnd(Event, frozen=True):
     arguments: dict[str, Any]
 
 
+class ToolCallValueDelta(Event, frozen=True):
+    """Decoded text appended to the string value at ``path`` in a call's arguments, as it arrives.
+
+    Only with ``values=True``; it follows the ``ToolCallDelta`` that brought it.
+    """
+
+    index: int
+    path: tuple[str | int, ...]
+    text: str
+
+
+class ToolCallValue(Event, frozen=True):
+    """The value at ``path`` in a call's arguments is complete (only with ``values=True``).
+
+    Strings, numbers, booleans and null, and objects and arrays when they
+    close; never the root (``ToolCallEnd`` carries it) nor a key.
+    """
+
+    index: int
+    path: tuple[str | int, ...]
+    value: Any
+
+
 class InvalidToolCall(Event, frozen=True):
     """A block that is not a valid call: its raw text and why."""
 
@@ -80,5 +103,6 @@ class Finish(Event, frozen=True):
 
 
 AnyEvent = Union[
-    TextDelta, ReasoningDelta, ToolCallStart, ToolCallDelta, ToolCallEnd, InvalidToolCall, Finish
+    TextDelta, ReasoningDelta, ToolCallStart, ToolCallDelta, ToolCallValueDelta, ToolCallValue, ToolCallEnd,
+    InvalidToolCall, Finish,
 ]

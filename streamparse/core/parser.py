@@ -20,6 +20,7 @@ from ..errors import UsageError
 from .events import Event, ReasoningDelta, TextDelta
 from .formats import Format, Kind, Mode, choices_of, load_format
 from .message import Message, MessageBuilder
+from .values import ValueEvents
 
 _END = "$END"
 
@@ -38,7 +39,7 @@ class Parser:
     call completes) plus at most one literal's length of held-back text.
     """
 
-    __slots__ = ("_format", "_ids", "_lark", "_mode", "_held", "_body", "_content", "_allocate", "_closed")
+    __slots__ = ("_format", "_ids", "_lark", "_mode", "_held", "_body", "_content", "_allocate", "_closed", "_values")
 
     def __init__(
         self,
@@ -47,12 +48,16 @@ class Parser:
         id_factory: Callable[[int], str] | None = None,
         indexes: Iterator[int] | None = None,
         in_reasoning: bool = False,
+        values: bool = False,
     ) -> None:
         """``indexes`` numbers the calls (default 0, 1, ...); share one iterator to number the calls
         of one response across several sources (e.g. tags in content and server-parsed calls).
 
         ``in_reasoning`` starts inside a reasoning block, for models whose chat
         template already opened it (Qwen3 thinking models write only its end).
+
+        ``values`` adds the values inside each call's arguments as they stream
+        (see :mod:`streamparse.core.values`).
         """
         self._format = format if isinstance(format, Format) else load_format(format)
         self._ids = id_factory or default_id
@@ -63,6 +68,7 @@ class Parser:
         self._content = False  # the current content token has text
         self._allocate = (indexes or itertools.count()).__next__
         self._closed = False
+        self._values = ValueEvents() if values else None
         if in_reasoning:
             self._shift(self._format.reasoning_opener(), "")
 
@@ -84,7 +90,7 @@ class Parser:
                 stop, literal, end = body.scan(s, pos, out)
                 if literal is None:
                     self._held = s[stop:]
-                    return out
+                    break
                 self._body = None
                 self._content = True  # the body token is always fed, even empty
                 self._shift(literal, s[stop:end])
@@ -93,15 +99,16 @@ class Parser:
             m = mode.search.search(s, pos)
             if m is None:
                 self._emit(mode, s[pos:], out)
-                return out
+                break
             start = m.start()
             if start > pos:
                 self._emit(mode, s[pos:start], out)
             if m.lastgroup != "lit":
                 self._held = s[start:]
-                return out
+                break
             pos = m.end()
             self._shift(mode.literals[m.group()], s[start:pos])
+        return out if self._values is None else self._values.insert(out)
 
     def close(self) -> list[Event]:
         """End the stream: flush held-back text and report a block still open."""
@@ -117,7 +124,7 @@ class Parser:
                 self._emit(self._format.initial_mode, after, out)
         elif held:
             self._emit(self._mode, held, out)
-        return out
+        return out if self._values is None else self._values.insert(out)
 
     def _emit(self, mode: Mode, text: str, out: list[Event]) -> None:
         if text:
@@ -150,9 +157,10 @@ def parse(
     *,
     id_factory: Callable[[int], str] | None = None,
     in_reasoning: bool = False,
+    values: bool = False,
 ) -> Message:
     """Parse a whole model output: the same machine as streaming, fed once."""
-    parser = Parser(format, id_factory=id_factory, in_reasoning=in_reasoning)
+    parser = Parser(format, id_factory=id_factory, in_reasoning=in_reasoning, values=values)
     builder = MessageBuilder()
     builder.extend(parser.feed(text))
     builder.extend(parser.close())

@@ -28,6 +28,7 @@ from ..core.events import Event, Finish, ReasoningDelta, Usage
 from ..core.formats import Format
 from ..core.message import Message, MessageBuilder
 from ..core.parser import Parser
+from ..core.values import ValueEvents
 from .server_calls import ToolCallAccumulator
 from .payloads import DONE, ErrorDetail, StreamPayload, decode_payload
 
@@ -42,10 +43,14 @@ class ChunkFolder:
     payloads are ignored.
     """
 
-    __slots__ = ("parser", "calls", "builder", "finish_reason", "usage", "done", "_closed")
+    __slots__ = ("parser", "calls", "builder", "finish_reason", "usage", "done", "_closed", "_values")
 
-    def __init__(self, format: str | Format = "hermes", *, in_reasoning: bool = False) -> None:
-        """``in_reasoning``: the content starts inside a reasoning block (see :class:`Parser`)."""
+    def __init__(self, format: str | Format = "hermes", *, in_reasoning: bool = False, values: bool = False) -> None:
+        """``in_reasoning``: the content starts inside a reasoning block (see :class:`Parser`).
+
+        ``values``: the values inside each call's arguments as they stream, for
+        calls in content and server-parsed ones alike (see :mod:`streamparse.core.values`).
+        """
         # One numbering for calls from tags in content and calls the server parsed.
         indexes = itertools.count()
         self.parser = Parser(format, indexes=indexes, in_reasoning=in_reasoning)
@@ -55,6 +60,7 @@ class ChunkFolder:
         self.usage: Usage | None = None
         self.done = False
         self._closed = False
+        self._values = ValueEvents() if values else None
 
     @property
     def message(self) -> Message:
@@ -99,6 +105,8 @@ class ChunkFolder:
             if choice.finish_reason is not None:
                 self.finish_reason = choice.finish_reason
         if out:
+            if self._values is not None:
+                out = self._values.insert(out)
             self.builder.extend(out)
         return out
 
@@ -108,6 +116,8 @@ class ChunkFolder:
             return []
         self._closed = True
         events = self.parser.close() + self.calls.close()
+        if self._values is not None:
+            events = self._values.insert(events)
         self.builder.extend(events)
         return events
 
