@@ -31,12 +31,25 @@ try {
   page.on("console", (msg) => msg.type() === "error" && consoleErrors.push(msg.text()));
   page.on("pageerror", (err) => consoleErrors.push(String(err)));
   await page.goto(url);
+  // What the page shows while it streams: each field's successive values and
+  // each card's successive states, recorded at every DOM change.
+  await page.evaluate(() => {
+    window.seen = { fields: {}, cards: {} };
+    const note = (map, key, value) => {
+      const list = (map[key] ??= []);
+      if (list[list.length - 1] !== value) list.push(value);
+    };
+    new MutationObserver(() => {
+      for (const card of document.querySelectorAll(".tool")) {
+        note(window.seen.cards, card.dataset.name, card.dataset.state);
+        for (const f of card.querySelectorAll(".field")) {
+          note(window.seen.fields, `${card.dataset.name}.${f.dataset.path}`, `${f.dataset.done}:${f.querySelector("dd").textContent}`);
+        }
+      }
+    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
   await page.fill("#prompt", prompt);
   await page.click("#send");
-  // Seen while streaming: a call whose arguments are still filling in.
-  const sawStreaming = await page
-    .waitForSelector('.tool[data-state="streaming"]', { timeout: 10000 })
-    .then(() => true, () => false);
   await page.waitForSelector('.exchange:not([data-state="streaming"])', { timeout: 20000 });
   await page.waitForTimeout(300); // the last animations settle for the screenshot
   const dom = await page.evaluate(() => {
@@ -69,7 +82,8 @@ try {
     };
   });
   await page.screenshot({ path: screenshot, fullPage: true });
-  process.stdout.write(JSON.stringify({ sawStreaming, consoleErrors, ...dom }) + "\n");
+  const seen = await page.evaluate(() => window.seen);
+  process.stdout.write(JSON.stringify({ seen, consoleErrors, ...dom }) + "\n");
 } finally {
   await context.close();
   rmSync(profile, { recursive: true, force: true });
