@@ -1,0 +1,72 @@
+"""The live page in a real browser: ``streamparse demo --web`` driven in Debian's chromium.
+
+tests/node/drive_page.mjs (Playwright) loads the page, sends the demo's prompt,
+records every state each tool card and argument field goes through, waits for
+the answer, reads the DOM and saves a screenshot under the test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from pathlib import Path
+
+from streamparse import parse
+from streamparse.cli.demo import DEMO_CALLS, DEMO_PROMPT, get_time, get_weather
+
+from . import js
+
+ANSWER = "Right now it is 18 °C and partly cloudy in Paris, and the local time in Tokyo is 21:00."
+
+
+async def test_the_live_page(tmp_path: Path) -> None:
+    js.node_packages("playwright-core")
+    chromium = js.chromium()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "streamparse", "demo", "--web", "--port", "0", "--delay", "0.01",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+        match = re.search(r"open (http://127\.0\.0\.1:\d+/) ", banner)
+        assert match, banner
+        shot = tmp_path / "web-demo.png"
+        page = await js.node("drive_page.mjs", match.group(1), DEMO_PROMPT, str(shot), chromium)
+    finally:
+        proc.terminate()
+        out, err = await proc.communicate()
+    assert proc.returncode == 0 and out.decode() == "streamparse demo: stopped\n", err.decode()
+
+    assert page["consoleErrors"] == [] and page["errors"] == []
+    assert page["state"] == "done" and page["you"] == DEMO_PROMPT
+    message = parse(DEMO_CALLS)
+    assert page["reasoning"] == [(message.reasoning or "").strip()]
+    assert re.fullmatch(r"Thoughtfor \d+\.\d\d s", page["reasoningLabels"][0])
+    assert page["texts"] == [(message.content or "").strip(), ANSWER] and page["answer"] == ANSWER
+
+    calls = {call.name: call.arguments for call in message.tool_calls}
+    assert [tool["name"] for tool in page["tools"]] == ["get_weather", "get_time"]
+    for tool in page["tools"]:
+        ((key, value),) = calls[tool["name"]].items()
+        assert tool["fields"] == [{"path": key, "value": value, "kind": "str", "done": "true"}]
+        # The done mark and its time since the prompt was sent, then the tool's result.
+        assert tool["state"] == "result" and re.fullmatch(r"✓done \d+\.\d\d s", tool["status"])
+        result = get_weather(value) if tool["name"] == "get_weather" else get_time(value)
+        assert all(str(v) in tool["result"] for v in result.values())
+        # Seen live: the card streaming, then done, then with its result; the field filling
+        # in (a strict prefix of the value first, not yet done) before it was complete.
+        assert page["seen"]["cards"][tool["name"]] == ["streaming", "done", "result"]
+        seen = page["seen"]["fields"][f"{tool['name']}.{key}"]
+        assert seen[-1] == f"true:{value}"
+        filling = [s.removeprefix("false:") for s in seen if s.startswith("false:")]
+        assert filling and all(value.startswith(part) for part in filling) and filling[0] != value
+
+    assert re.search(r"calls complete \d+\.\d\d s · \d+\.\d\d s", page["stats"])
+    assert page["lanes"] == ["reasoning", "text", "get_weather", "get_time"]
+    for kind in ("reasoning_delta", "tool_call_value_delta", "tool_call_value", "tool_call_end", "tool_finished", "finish"):
+        assert kind in page["wireTypes"]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
