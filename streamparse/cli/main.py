@@ -25,14 +25,14 @@ import msgspec
 
 from .._version import __version__
 from ..wire.folding import ChunkFolder
-from ..errors import FormatError, LLMResponseError, StreamParseError
+from ..errors import AgentError, FormatError, LLMResponseError, StreamParseError
 from ..core.events import Event
 from ..core.formats import Format, available_formats, load_format
 from ..core.message import Message, MessageBuilder
 from ..core.parser import Parser
-from .demo import DEMO_PROMPT, DEMO_TOOLS, demo_script, run_tool
+from .demo import DEMO_PROMPT, demo_script, demo_tools
 from ..wire.sse import SSEDecoder
-from .views import View, make_view
+from .views import View, make_view, show_run
 
 # For types only: client and server load aiohttp (~0.1 s), so the commands
 # import them when they run.
@@ -72,35 +72,30 @@ async def _respond(
     tools: Sequence[dict[str, Any]] | None,
     view: View,
     params: dict[str, Any],
-) -> Message:
-    """One streamed response through the view; the folded message."""
+) -> None:
+    """One streamed response through the view."""
     view.start()
     try:
-        stream = client.stream(messages, tools=tools, **params)
-        async for event in stream:
+        async for event in client.stream(messages, tools=tools, **params):
             view.event(event)
     finally:
         view.stop()
-    return stream.message
 
 
 def _request_params(args: argparse.Namespace) -> dict[str, Any]:
     return {"tool_choice": args.tool_choice} if args.tool_choice else {}
 
 
-async def _converse(client: Client, view: View, params: dict[str, Any], max_turns: int = 4) -> None:
-    """The agent loop: stream a response, run the calls it made, send the results back, repeat."""
-    messages: list[dict[str, Any]] = [{"role": "user", "content": DEMO_PROMPT}]
+async def _converse(client: Client, view: View, params: dict[str, Any], tool_latency: float) -> None:
+    """The agent loop (:mod:`streamparse.agent`): each tool starts the moment its call is complete."""
+    from ..agent import Agent
+
     view.note("user", DEMO_PROMPT)
-    for _ in range(max_turns):
-        message = await _respond(client, messages, DEMO_TOOLS, view, params)
-        messages.append(message.to_message())
-        if not message.tool_calls:
-            return
-        for call in message.tool_calls:
-            result = run_tool(call.name, call.arguments)
-            view.note("tool", f"{call.name} → {result}")
-            messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+    try:
+        async with Agent(client, demo_tools(tool_latency), max_turns=4).run(DEMO_PROMPT, **params) as run:
+            await show_run(run, view)
+    except AgentError as exc:
+        raise exc.error from None  # the view showed what came; report the server's own error
 
 
 async def _demo(args: argparse.Namespace, fmt: Format, view: View) -> None:
@@ -108,7 +103,7 @@ async def _demo(args: argparse.Namespace, fmt: Format, view: View) -> None:
     if args.base_url:
         async with _client(args, fmt) as client:
             view.note("demo", f"{client.base_url}, tools passed in the request")
-            await _converse(client, view, params)
+            await _converse(client, view, params, args.tool_latency)
         return
     from ..server import Server
 
@@ -117,7 +112,7 @@ async def _demo(args: argparse.Namespace, fmt: Format, view: View) -> None:
         where = "delta.tool_calls (server-side parser)" if args.tool_parser else "Hermes tags in content"
         view.note("demo", f"embedded server at {server.base_url}; calls arrive as {where}")
         async with _client(args, fmt, server.base_url, args.model or server.model) as client:
-            await _converse(client, view, params)
+            await _converse(client, view, params, args.tool_latency)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -261,7 +256,13 @@ def _demo_web(args: argparse.Namespace, fmt: Format) -> int:
             host=args.host, port=args.port,
         )
         page = DemoPage(
-            server, fmt=fmt, base_url=args.base_url, model=args.model, api_key=args.api_key, params=_request_params(args)
+            server,
+            fmt=fmt,
+            base_url=args.base_url,
+            model=args.model,
+            api_key=args.api_key,
+            params=_request_params(args),
+            tool_latency=args.tool_latency,
         )
         await _serve(args, server, lambda: f"streamparse demo: open {page.url} (Ctrl-C to stop)", page)
 
@@ -337,6 +338,7 @@ def _add_remote(p: argparse.ArgumentParser, base_url_help: str) -> None:
 
 
 _DEFAULT_DELAY = 0.015
+_DEFAULT_TOOL_LATENCY = 0.3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -361,6 +363,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=_DEFAULT_DELAY,
         help=f"embedded server's seconds per event (default: {_DEFAULT_DELAY})",
+    )
+    demo.add_argument(
+        "--tool-latency",
+        type=float,
+        default=_DEFAULT_TOOL_LATENCY,
+        help=f"seconds each demo tool takes, as a remote API would (default: {_DEFAULT_TOOL_LATENCY})",
     )
     demo.add_argument(
         "--web", action="store_true", help="serve the live page instead (prompt, reasoning, calls filling in, results)"

@@ -8,16 +8,13 @@ streams every event back to the page as it comes, value events included.
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from ..core.events import ToolCallEnd
 from ..core.formats import Format
-from .demo import DEMO_PROMPT, DEMO_TOOLS, run_tool
+from .demo import DEMO_PROMPT, demo_tools
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..agent import Agent, AgentRun
     from ..server import Server
 
 MAX_TURNS = 4
@@ -35,6 +32,7 @@ class DemoPage:
         model: str | None = None,
         api_key: str | None = None,
         params: dict[str, Any] | None = None,
+        tool_latency: float = 0.0,
     ) -> None:
         from ..web import add_routes
 
@@ -44,7 +42,8 @@ class DemoPage:
         self._model = model
         self._api_key = api_key
         self._params = params or {}
-        self._client: Client | None = None
+        self._tool_latency = tool_latency
+        self._agent: Agent | None = None
         where = base_url or "embedded server"
         add_routes(
             server.app,
@@ -56,43 +55,18 @@ class DemoPage:
     def url(self) -> str:
         return f"{self.server.url}/"
 
-    def client(self) -> Client:
-        if self._client is None:
+    def run(self, messages: list[dict[str, Any]]) -> AgentRun:
+        """The demo's agent on the request's conversation: each tool starts the moment its call is complete."""
+        if self._agent is None:  # the server's port is known now
+            from ..agent import Agent
             from ..client import Client
 
             base_url = self._base_url or self.server.base_url
             model = self._model or (None if self._base_url else self.server.model)
-            self._client = Client(base_url, model, self._api_key, format=self._fmt, values=True)
-        return self._client
+            client = Client(base_url, model, self._api_key, format=self._fmt, values=True)
+            self._agent = Agent(client, demo_tools(self._tool_latency), max_turns=MAX_TURNS)
+        return self._agent.run(messages, **self._params)
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-
-    async def run(self, messages: list[dict[str, Any]]) -> AsyncIterator[object]:
-        """The demo's agent: stream a response, run its calls, send the results back, until it answers."""
-        client = self.client()
-        messages = list(messages)
-        for _ in range(MAX_TURNS):
-            stream = client.stream(messages, tools=DEMO_TOOLS, **self._params)
-            results: list[dict[str, Any]] = []
-            async for event in stream:
-                yield event
-                if isinstance(event, ToolCallEnd):
-                    started = time.perf_counter()
-                    yield {"type": "tool_started", "index": event.index, "id": event.id, "name": event.name}
-                    content = run_tool(event.name, event.arguments)
-                    yield {
-                        "type": "tool_finished",
-                        "index": event.index,
-                        "id": event.id,
-                        "name": event.name,
-                        "status": "ok",
-                        "content": content,
-                        "duration": time.perf_counter() - started,
-                    }
-                    results.append({"role": "tool", "tool_call_id": event.id, "content": content})
-            messages.append(stream.message.to_message())
-            if not results:
-                return
-            messages += results
+        if self._agent is not None:
+            await self._agent.client.close()

@@ -11,14 +11,17 @@ the response carries ``x-vercel-ai-ui-message-stream: v1``. The mapping:
   ``tool-input-delta`` (the raw JSON fragments), ``tool-input-available``.
 - ``InvalidToolCall``: ``tool-input-error`` with the raw text as ``input``; a
   block that never got a name is a dynamic tool part with an empty name.
+- An agent's ``ToolFinished``: ``tool-output-available`` with the result (the
+  tool message's content, decoded when it is JSON), or ``tool-output-error``
+  with the error's message when the tool failed, timed out or could not run.
 - ``Finish``: ``finish-step``; each response is a step (``start-step``), and the
   stream ends with one ``finish`` carrying the last finish reason.
 - A :class:`~streamparse.errors.StreamParseError` from the events: the open parts
   end, then ``error`` and ``finish`` with reason ``error``.
 
-Other events (argument values per field, tool-started marks...) have no
-counterpart in the protocol and are left out: ``tool-input-delta`` carries the
-same text, and the AI SDK parses it itself.
+Other events (argument values per field, an agent's turn and tool-started
+marks) have no counterpart in the protocol and are left out:
+``tool-input-delta`` carries the same text, and the AI SDK parses it itself.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ import secrets
 from collections.abc import AsyncGenerator, AsyncIterable, Callable
 from typing import Any
 
+import msgspec
+
+from ..agent.events import ToolFinished
 from ..core.events import Finish, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallDelta, ToolCallEnd, ToolCallStart
 from ..errors import StreamParseError
 from .framing import SSE_HEADERS, error_message, sse
@@ -39,6 +45,15 @@ UI_MESSAGE_STREAM_HEADERS = {**SSE_HEADERS, "x-vercel-ai-ui-message-stream": "v1
 _FINISH_REASONS = {"stop": "stop", "length": "length", "tool_calls": "tool-calls", "content_filter": "content-filter"}
 
 DONE = b"data: [DONE]\n\n"
+_decode = msgspec.json.Decoder().decode
+
+
+def _decoded(content: str) -> Any:
+    """A tool message's content as the value it encodes; text that is not JSON as it is."""
+    try:
+        return _decode(content)
+    except msgspec.DecodeError:
+        return content
 
 
 class UIMessageChunks:
@@ -95,6 +110,13 @@ class UIMessageChunks:
                 chunk.update(toolCallId=started[0], toolName=started[1])
             out.append(chunk)
             return out
+        if isinstance(event, ToolFinished):
+            output = _decoded(event.content)
+            if event.status == "ok":
+                return [{"type": "tool-output-available", "toolCallId": event.id, "output": output}]
+            error = output.get("error") if isinstance(output, dict) else None
+            text = error if isinstance(error, str) else event.content
+            return [{"type": "tool-output-error", "toolCallId": event.id, "errorText": text}]
         if isinstance(event, Finish):
             out = self._step() + self._end_part()
             out.append({"type": "finish-step"})
