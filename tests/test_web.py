@@ -27,6 +27,7 @@ from streamparse import (
     ToolCallEnd,
     ToolCallStart,
 )
+from streamparse.agent import ToolFinished, ToolStarted
 from streamparse.client import Client, Retries
 from streamparse.core.events import AnyEvent, Event
 from streamparse.errors import ChatRequestError
@@ -118,6 +119,21 @@ def test_ui_chunks_for_invalid_calls() -> None:
     assert nameless["type"] == "tool-input-error" and nameless["dynamic"] is True and nameless["toolName"] == ""
     assert nameless["input"] == "<tool_call>nope</tool_call>" and nameless["toolCallId"].startswith("invalid-")
     assert out[-1] == {"type": "finish", "finishReason": "stop"}  # a stream without a Finish: it just ended
+
+
+def test_ui_chunks_for_tool_results() -> None:
+    ok = ToolFinished(index=0, id="c0", name="f", status="ok", content='{"temp_c": 18}', at=1.0, duration=0.5)
+    text = ToolFinished(index=1, id="c1", name="g", status="ok", content="plain words", at=1.0, duration=0.5)
+    failed = ToolFinished(
+        index=2, id="c2", name="h", status="timeout", content='{"error": "h did not finish within 1 s"}', at=2.0, duration=1.0
+    )
+    out = chunks_of([ok, text, failed, ToolStarted(index=3, id="c3", name="i", at=2.0)])
+    assert out[1:4] == [
+        {"type": "tool-output-available", "toolCallId": "c0", "output": {"temp_c": 18}},
+        {"type": "tool-output-available", "toolCallId": "c1", "output": "plain words"},
+        {"type": "tool-output-error", "toolCallId": "c2", "errorText": "h did not finish within 1 s"},
+    ]
+    assert out[4:] == [{"type": "finish", "finishReason": "stop"}]  # no chunk for a tool that started
 
 
 def test_ui_chunks_when_the_stream_fails() -> None:

@@ -22,6 +22,8 @@ import stamina
 from aiohttp import web
 
 from streamparse import Finish, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallEnd, ToolCallStart
+from streamparse.agent import Agent, Tool
+from streamparse.cli.demo import demo_script, get_weather
 from streamparse.client import Client, Retries
 from streamparse.core.events import AnyEvent, Event
 from streamparse.server import Fault, Reply, Server
@@ -151,6 +153,41 @@ async def test_the_ai_sdk_reads_what_the_events_say(package: str, tool_parser: b
         if tool_parser
         else ("stop", {"type": "finish", "finishReason": "stop"})
     )
+
+
+def broken_clock(timezone: str) -> dict[str, str]:
+    """Current local time in an IANA time zone."""
+    raise ConnectionError(f"the time service is down ({timezone})")
+
+
+@PACKAGES
+async def test_the_ai_sdk_reads_an_agent_run(package: str) -> None:
+    """Tool results of an agent run, one tool failing, then the answer: parts in step order."""
+    async with Server(demo_script) as llm, Client(llm.base_url, retries=Retries(attempts=1)) as client:
+        agent = Agent(client, [get_weather, Tool(broken_clock, name="get_time")])
+        app = web.Application()
+        add_routes(app, lambda messages: agent.run(messages))
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        try:
+            url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/chat"
+            read = await js.node("read_ui_stream.mjs", package, url, msgspec.json.encode(USE_CHAT).decode())
+        finally:
+            await runner.cleanup()
+    assert read["errors"] == []
+    tools = [p for p in read["message"]["parts"] if p["type"].startswith("tool-")]
+    assert [(p["type"], p["state"], p["input"]) for p in tools] == [
+        ("tool-get_weather", "output-available", {"city": "Paris"}),
+        ("tool-get_time", "output-error", {"timezone": "Asia/Tokyo"}),
+    ]
+    assert tools[0]["output"] == get_weather("Paris")
+    assert tools[1]["errorText"] == "ConnectionError: the time service is down (Asia/Tokyo)"
+    texts = [p["text"] for p in read["message"]["parts"] if p["type"] == "text"]
+    assert texts[-1].startswith("Right now it is 18 °C and partly cloudy in Paris, and get_time returned")
+    types = [c["type"] for c in read["chunks"]]
+    assert types.count("start-step") == types.count("finish-step") == 2  # one step per turn
+    assert read["chunks"][-1] == {"type": "finish", "finishReason": "stop"}
 
 
 @PACKAGES
