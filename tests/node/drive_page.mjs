@@ -1,20 +1,20 @@
 // Drives the live page in Debian's chromium (Playwright): load it, send a
 // prompt, wait for the exchange to finish, read the DOM, take a screenshot.
 //
-// usage: node drive_page.mjs URL PROMPT SCREENSHOT [CHROMIUM]
+// usage: node drive_page.mjs URL PROMPT SCREENSHOT [CHROMIUM] [PIXEL_RATIO]
 // prints one JSON object describing what the page shows
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
-const [url, prompt, screenshot, executablePath = "/usr/bin/chromium"] = process.argv.slice(2);
+const [url, prompt, screenshot, executablePath = "/usr/bin/chromium", ratio = "1"] = process.argv.slice(2);
 const profile = mkdtempSync(join(tmpdir(), "streamparse-chromium-"));
 const context = await chromium.launchPersistentContext(profile, {
   executablePath,
   headless: true,
-  viewport: { width: 1360, height: 900 },
-  deviceScaleFactor: 1,
+  viewport: { width: 1360, height: 800 },
+  deviceScaleFactor: Number(ratio),
   args: [
     "--no-sandbox",
     "--disable-gpu",
