@@ -29,6 +29,7 @@ from streamparse.client import Client, Retries
 from streamparse.core.events import AnyEvent, Event
 from streamparse.server import Fault, Reply, Server
 from streamparse.web import add_routes
+from streamparse.web.routes import Run
 
 from . import js
 
@@ -54,19 +55,26 @@ def _tools() -> Iterator[None]:
 
 
 @contextlib.asynccontextmanager
+async def serving(run: Run) -> AsyncIterator[str]:
+    """The relay's routes for ``run``, listening; their base URL."""
+    app = web.Application()
+    add_routes(app, run)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
 async def relay(reply: Reply, **server: Any) -> AsyncIterator[str]:
-    """Embedded LLM server answering ``reply`` to every request, a Client, and the relay's routes; the relay's URL."""
+    """Embedded LLM server answering ``reply`` to every request, a Client, and the relay; the relay's URL."""
     async with Server(lambda request: reply, **server) as llm:
         async with Client(llm.base_url, values=True, retries=Retries(attempts=1)) as client:
-            app = web.Application()
-            add_routes(app, lambda messages: client.stream(messages))
-            runner = web.AppRunner(app)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            try:
-                yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-            finally:
-                await runner.cleanup()
+            async with serving(lambda messages: client.stream(messages)) as url:
+                yield url
 
 
 async def own_events(url: str) -> list[Event | dict[str, Any]]:
@@ -167,16 +175,8 @@ async def test_the_ai_sdk_reads_an_agent_run(package: str) -> None:
     """Tool results of an agent run, one tool failing, then the answer: parts in step order."""
     async with Server(demo_script) as llm, Client(llm.base_url, retries=Retries(attempts=1)) as client:
         agent = Agent(client, [get_weather, Tool(broken_clock, name="get_time")])
-        app = web.Application()
-        add_routes(app, lambda messages: agent.run(messages))
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        try:
-            url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/chat"
-            read = await js.node("read_ui_stream.mjs", package, url, msgspec.json.encode(USE_CHAT).decode())
-        finally:
-            await runner.cleanup()
+        async with serving(lambda messages: agent.run(messages)) as url:
+            read = await js.node("read_ui_stream.mjs", package, f"{url}/api/chat", msgspec.json.encode(USE_CHAT).decode())
     assert read["errors"] == []
     tools = [p for p in read["message"]["parts"] if p["type"].startswith("tool-")]
     assert [(p["type"], p["state"], p["input"]) for p in tools] == [

@@ -44,12 +44,8 @@ class DemoPage:
         self._params = params or {}
         self._tool_latency = tool_latency
         self._agent: Agent | None = None
-        where = base_url or "embedded server"
-        add_routes(
-            server.app,
-            self.run,
-            page={"prompt": DEMO_PROMPT, "meta": f"{model or server.model} · {where} · {fmt.name}"},
-        )
+        where = f"{model or 'its first model'} at {base_url}" if base_url else f"{server.model} · embedded server"
+        add_routes(server.app, self.run, page={"prompt": DEMO_PROMPT, "meta": f"{where} · {fmt.name}"})
 
     @property
     def url(self) -> str:

@@ -99,8 +99,8 @@ _CONFIG_MARK = "/*CONFIG*/{}"
 def page_handler(config: dict[str, Any] | None = None) -> Handler:
     """A GET handler for the live page; ``config`` (JSON) reaches its script: ``endpoint``, ``prompt``, ``title``."""
     html = files(__package__).joinpath(_PAGE).read_text(encoding="utf-8")
-    # "</" cannot end the inline script early once escaped.
-    blob = msgspec.json.encode(config or {}).decode().replace("</", "<\\/")
+    # No "<" at all in the inline script, so no "</script>" or "<!--" in a value can end it early.
+    blob = msgspec.json.encode(config or {}).decode().replace("<", "\\u003c")
     body = html.replace(_CONFIG_MARK, blob).encode()
 
     async def handle(request: web.Request) -> web.StreamResponse:
