@@ -8,10 +8,13 @@ the answer, reads the DOM and saves a screenshot under the test's tmp_path.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import sys
 from pathlib import Path
+
+import aiohttp
 
 from streamparse import parse
 from streamparse.cli.demo import DEMO_CALLS, DEMO_PROMPT, get_time, get_weather
@@ -70,3 +73,28 @@ async def test_the_live_page(tmp_path: Path) -> None:
     for kind in ("reasoning_delta", "tool_call_value_delta", "tool_call_value", "tool_call_end", "tool_finished", "finish"):
         assert kind in page["wireTypes"]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+async def test_serve_ui_adds_the_page() -> None:
+    """``serve --ui``: the page and its relay next to the OpenAI routes, the relay running the demo's agent."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "streamparse", "serve", "--ui", "--port", "0", "--delay", "0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        banner = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+        match = re.search(r"the live page at (http://127\.0\.0\.1:\d+/);", banner)
+        assert match, banner
+        async with aiohttp.ClientSession() as session:
+            async with session.get(match.group(1)) as resp:
+                assert resp.status == 200 and "streamparse" in await resp.text()
+            async with session.post(match.group(1) + "api/events", json={"prompt": DEMO_PROMPT}) as resp:
+                lines = (await resp.read()).decode().split("\n\n")[:-1]
+    finally:
+        proc.terminate()
+        out, err = await proc.communicate()
+    assert proc.returncode == 0 and out.decode() == "streamparse serve: stopped\n", err.decode()
+    events = [json.loads(line.removeprefix("data: ")) for line in lines]
+    assert [e["name"] for e in events if e["type"] == "tool_finished"] == ["get_weather", "get_time"]
+    assert "".join(e["text"] for e in events[events.index({"type": "turn_start", "turn": 2}):] if e["type"] == "text_delta") == ANSWER
