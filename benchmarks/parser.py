@@ -167,20 +167,22 @@ def partial_per_delta(parse_partial: Callable[[str], Any]) -> Callable[[Stream],
     return run
 
 
-def openai_helper(stream: Stream) -> Calls:
+def openai_helper(stream: Stream, input_tools: list[dict[str, Any]] | None = None) -> Calls:
     """openai-python's ChatCompletionStreamState fed the server-side chunks.
 
     Timed per chunk: construct_type(ChatCompletionChunk, dict) (what the client
     does with each decoded SSE payload when strict validation is off, the
     default) + state.handle_chunk(chunk) + json.loads of a call's arguments
-    when its done event arrives.
+    when its done event arrives.  With ``input_tools`` (strict function tools)
+    the state also partial-parses a call's arguments on every chunk
+    (``parsed_arguments``).
     """
     from openai._models import construct_type
     from openai.lib.streaming.chat import ChatCompletionStreamState
     from openai.types.chat import ChatCompletionChunk
 
     chunks = stream.chunks
-    state = ChatCompletionStreamState()
+    state = ChatCompletionStreamState(input_tools=input_tools) if input_tools else ChatCompletionStreamState()
     handle = state.handle_chunk
     loads = json.loads
     calls: Calls = []

@@ -38,6 +38,7 @@ from .events import Event, InvalidToolCall, ToolCallDelta, ToolCallEnd, ToolCall
 
 __all__ = ["ValueEvents", "ValueScanner"]
 
+_SPECIAL = re.compile(r'["\\\x00-\x1f]')  # what ends plain string text
 # String content up to a quote, a backslash that does not start a whole escape, a control character or the end.
 _STRING_RUN = re.compile(r'[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*')
 _CUT_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{0,3})?\Z")  # an escape the fragment's end cut off
@@ -121,6 +122,12 @@ class ValueScanner:
     def feed(self, fragment: str, out: list[Event]) -> None:
         """Read the next fragment of the arguments JSON; its events go to ``out``."""
         state = self._state
+        if state == _STRING and not self._held and _SPECIAL.search(fragment) is None:
+            # The common case inside a long string value: all of the fragment is its text.
+            if fragment:
+                self._parts.append(fragment)
+                out.append(ToolCallValueDelta(index=self.index, path=self._string_path, text=fragment))
+            return
         if state >= _END:
             if state == _END and fragment.strip(_WS):
                 self._state = _DEAD
@@ -269,8 +276,11 @@ class ValueScanner:
     def _string(self, s: str, i: int, out: list[Event]) -> int:
         """Go on inside a string: report its decoded text; returns where scanning goes on."""
         n = len(s)
-        m = _STRING_RUN.match(s, i)
-        j = m.end() if m else i
+        m = _SPECIAL.search(s, i)
+        j = n if m is None else m.start()
+        if j < n and s[j] == "\\":
+            m = _STRING_RUN.match(s, j)  # whole escapes and the plain text between them
+            j = m.end() if m else j
         closed = bad = False
         keep = j  # s[keep:] waits for the next fragment
         if j < n:
@@ -279,10 +289,10 @@ class ValueScanner:
                 closed = True
             elif c != "\\" or _CUT_ESCAPE.match(s, j) is None:
                 bad = True  # a control character or an invalid escape
-        raw = s[i:j]
+        raw = s[i:j] if i or j < n else s
         text = raw
         if "\\" in raw:
-            if keep == j and not closed and not bad and _HIGH_SURROGATE.fullmatch(s, j - 6, j) is not None:
+            if not closed and not bad and s[j - 6 : j - 5] == "\\" and _HIGH_SURROGATE.fullmatch(s, j - 6, j):
                 # The first half of a pair waits for the second, unless its backslash is itself escaped.
                 k = j - 6
                 while k > i and s[k - 1] == "\\":
