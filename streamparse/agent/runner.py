@@ -160,7 +160,7 @@ class AgentRun:
                     yield event
             except LLMError as exc:
                 await turn.close()
-                self.messages = [*self.messages, *turn.messages()]
+                self.messages = [*self.messages, *turn.messages(failed=True)]
                 raise AgentError(exc, turn=self.turns, messages=list(self.messages)) from exc
             finally:
                 await turn.close()
@@ -222,10 +222,16 @@ class _Turn:
         if self._stream is not None:
             await self._stream.aclose()
 
-    def messages(self) -> list[dict[str, Any]]:
-        """The turn's messages: the assistant's, one ``tool`` message per call in call order, the invalid-call note."""
+    def messages(self, *, failed: bool = False) -> list[dict[str, Any]]:
+        """The turn's messages: the assistant's, one ``tool`` message per call in call order, the invalid-call note.
+
+        A failed turn adds an assistant message only if it received text or a call.
+        """
         assert self._stream is not None
-        out = [self._stream.message.to_message()]
+        message = self._stream.message
+        out = []
+        if not failed or message.content is not None or message.tool_calls:
+            out.append(message.to_message())
         for call in self.calls:
             result = self.results.get(call.index)
             if result is not None:
@@ -260,6 +266,7 @@ class _Turn:
                 queue.put_nowait(event)
                 if type(event) is ToolCallEnd:
                     self._start(event)
+                    await asyncio.sleep(0)  # the tool starts now, not after the rest of this read
                 elif type(event) is InvalidToolCall:
                     self.invalid.append(event)
         except Exception as exc:  # raised to the consumer, after the events before it

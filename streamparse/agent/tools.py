@@ -27,7 +27,6 @@ import asyncio
 import functools
 import inspect
 import re
-import typing
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
@@ -89,8 +88,7 @@ class Tool(Generic[P, R]):
     def _declare(self, function: Callable[..., Any]) -> tuple[list[str], type[msgspec.Struct]]:
         """The positional-only parameter names, and a Struct of all parameters to decode arguments with."""
         try:
-            signature = inspect.signature(function)
-            hints = typing.get_type_hints(function, include_extras=True)
+            signature = inspect.signature(function, eval_str=True)  # string annotations resolved
         except (TypeError, ValueError, NameError) as exc:
             raise UsageError(f"tool {self.name}: cannot read its signature: {exc}") from exc
         fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
@@ -100,7 +98,7 @@ class Tool(Generic[P, R]):
                 raise UsageError(f"tool {self.name}: *args and **kwargs have no schema; name every parameter")
             if param.kind is inspect.Parameter.POSITIONAL_ONLY:
                 positional.append(param.name)
-            hint = hints.get(param.name, Any)
+            hint = Any if param.annotation is inspect.Parameter.empty else param.annotation
             if param.default is inspect.Parameter.empty:
                 fields.append((param.name, hint))
             else:
