@@ -98,3 +98,37 @@ async def test_serve_ui_adds_the_page() -> None:
     events = [json.loads(line.removeprefix("data: ")) for line in lines]
     assert [e["name"] for e in events if e["type"] == "tool_finished"] == ["get_weather", "get_time"]
     assert "".join(e["text"] for e in events[events.index({"type": "turn_start", "turn": 2}):] if e["type"] == "text_delta") == ANSWER
+
+
+async def test_the_page_shows_an_invalid_call_and_a_failure(tmp_path: Path) -> None:
+    """``serve --ui --script``: a call that cannot be read next to one that runs, then a stream that breaks."""
+    js.node_packages("playwright-core")
+    chromium = js.chromium()
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([
+        'Checking.<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>'
+        '<tool_call>{"name": "get_time", "arguments": {"timezone": </tool_call>',
+        {"text": "It is mild in Oslo, and the clock", "fault": {"error_after": 6, "message": "the GPU fell over"}},
+    ]))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "streamparse", "serve", "--ui", "--port", "0", "--delay", "0.01", "--script", str(script),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        banner = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+        match = re.search(r"the live page at (http://127\.0\.0\.1:\d+/);", banner)
+        assert match, banner
+        page = await js.node("drive_page.mjs", match.group(1), "Weather in Oslo?", str(tmp_path / "failed.png"), chromium)
+    finally:
+        proc.terminate()
+        await proc.communicate()
+    assert page["consoleErrors"] == [] and page["state"] == "error"
+    weather, broken = page["tools"]
+    assert weather["state"] == "result" and weather["fields"][0]["value"] == "Oslo" and "Oslo" in weather["result"]
+    assert broken["name"] == "get_time" and broken["state"] == "invalid"
+    assert broken["raw"] == '<tool_call>{"name": "get_time", "arguments": {"timezone": </tool_call>'
+    assert broken["status"].startswith("✕ ")
+    assert page["errors"] == ["AgentError agent turn 2: the GPU fell over"]
+    assert page["texts"][0] == "Checking." and "It is mild in Oslo, and the clock".startswith(page["texts"][-1])
+    assert page["answer"] is None  # no answer is marked on a stream that failed
