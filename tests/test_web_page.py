@@ -8,10 +8,12 @@ the answer, reads the DOM and saves a screenshot under the test's tmp_path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -22,27 +24,37 @@ from streamparse.cli.demo import DEMO_CALLS, DEMO_PROMPT, get_time, get_weather
 from . import js
 
 ANSWER = "Right now it is 18 °C and partly cloudy in Paris, and the local time in Tokyo is 21:00."
+PAGE_URL = re.compile(r"(?:open|the live page at) (http://127\.0\.0\.1:\d+/)[ ;]")
+
+
+@contextlib.asynccontextmanager
+async def command(*args: str) -> AsyncIterator[str]:
+    """``streamparse ARGS`` (a command serving the page) in a process of its own; the page's URL.
+
+    Stopped with SIGTERM on the way out, it must exit cleanly, saying so.
+    """
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "streamparse", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        banner = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+        match = PAGE_URL.search(banner)
+        assert match, banner
+        yield match.group(1)
+    finally:
+        proc.terminate()
+        out, err = await proc.communicate()
+    assert proc.returncode == 0 and out.decode() == f"streamparse {args[0]}: stopped\n", err.decode()
 
 
 async def test_the_live_page(tmp_path: Path) -> None:
     js.node_packages("playwright-core")
     chromium = js.chromium()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "streamparse", "demo", "--web", "--port", "0", "--delay", "0.01",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
-    )
-    try:
-        assert proc.stdout is not None
-        banner = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
-        match = re.search(r"open (http://127\.0\.0\.1:\d+/) ", banner)
-        assert match, banner
-        shot = tmp_path / "web-demo.png"
-        page = await js.node("drive_page.mjs", match.group(1), DEMO_PROMPT, str(shot), chromium)
-    finally:
-        proc.terminate()
-        out, err = await proc.communicate()
-    assert proc.returncode == 0 and out.decode() == "streamparse demo: stopped\n", err.decode()
+    shot = tmp_path / "web-demo.png"
+    async with command("demo", "--web", "--port", "0", "--delay", "0.01") as url:
+        page = await js.node("drive_page.mjs", url, DEMO_PROMPT, str(shot), chromium)
 
     assert page["consoleErrors"] == [] and page["errors"] == []
     assert page["state"] == "done" and page["you"] == DEMO_PROMPT
@@ -77,24 +89,12 @@ async def test_the_live_page(tmp_path: Path) -> None:
 
 async def test_serve_ui_adds_the_page() -> None:
     """``serve --ui``: the page and its relay next to the OpenAI routes, the relay running the demo's agent."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "streamparse", "serve", "--ui", "--port", "0", "--delay", "0",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert proc.stdout is not None
-        banner = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
-        match = re.search(r"the live page at (http://127\.0\.0\.1:\d+/);", banner)
-        assert match, banner
+    async with command("serve", "--ui", "--port", "0", "--delay", "0") as url:
         async with aiohttp.ClientSession() as session:
-            async with session.get(match.group(1)) as resp:
+            async with session.get(url) as resp:
                 assert resp.status == 200 and "streamparse" in await resp.text()
-            async with session.post(match.group(1) + "api/events", json={"prompt": DEMO_PROMPT}) as resp:
+            async with session.post(url + "api/events", json={"prompt": DEMO_PROMPT}) as resp:
                 lines = (await resp.read()).decode().split("\n\n")[:-1]
-    finally:
-        proc.terminate()
-        out, err = await proc.communicate()
-    assert proc.returncode == 0 and out.decode() == "streamparse serve: stopped\n", err.decode()
     events = [json.loads(line.removeprefix("data: ")) for line in lines]
     assert [e["name"] for e in events if e["type"] == "tool_finished"] == ["get_weather", "get_time"]
     assert "".join(e["text"] for e in events[events.index({"type": "turn_start", "turn": 2}):] if e["type"] == "text_delta") == ANSWER
@@ -110,19 +110,8 @@ async def test_the_page_shows_an_invalid_call_and_a_failure(tmp_path: Path) -> N
         '<tool_call>{"name": "get_time", "arguments": {"timezone": </tool_call>',
         {"text": "It is mild in Oslo, and the clock", "fault": {"error_after": 6, "message": "the GPU fell over"}},
     ]))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "streamparse", "serve", "--ui", "--port", "0", "--delay", "0.01", "--script", str(script),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert proc.stdout is not None
-        banner = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
-        match = re.search(r"the live page at (http://127\.0\.0\.1:\d+/);", banner)
-        assert match, banner
-        page = await js.node("drive_page.mjs", match.group(1), "Weather in Oslo?", str(tmp_path / "failed.png"), chromium)
-    finally:
-        proc.terminate()
-        await proc.communicate()
+    async with command("serve", "--ui", "--port", "0", "--delay", "0.01", "--script", str(script)) as url:
+        page = await js.node("drive_page.mjs", url, "Weather in Oslo?", str(tmp_path / "failed.png"), chromium)
     assert page["consoleErrors"] == [] and page["state"] == "error"
     weather, broken = page["tools"]
     assert weather["state"] == "result" and weather["fields"][0]["value"] == "Oslo" and "Oslo" in weather["result"]
