@@ -14,7 +14,6 @@ check (is it valid, and if not, its errors) is timed per call.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
@@ -30,8 +29,9 @@ for _p in (str(_HERE.parent), str(_HERE)):  # the helpers here; the working tree
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from _results import environment, write_section  # noqa: E402
+from _results import environment  # noqa: E402
 from _timing import measure_interleaved  # noqa: E402
+from parser import log, options, publish  # noqa: E402
 
 CASES = _HERE.parent / "tests" / "schema_cases.json"
 Check = Callable[[str, dict[str, Any]], list[Any]]  # tool name, arguments -> errors ([] when valid)
@@ -412,10 +412,8 @@ its size, samples of ≥ 20 ms, `gc` off.
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    ap.add_argument("--budget", type=float, default=1.0, help="seconds per measurement (default 1)")
-    ap.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
-    args = ap.parse_args(argv)
+    args = options(__doc__, argv)
+    t0 = time.perf_counter()
     data = json.loads(CASES.read_text(encoding="utf-8"))
     schemas = {t["function"]["name"]: t["function"]["parameters"] for t in data["tools"]}
     cases = data["cases"]
@@ -423,13 +421,10 @@ def main(argv: list[str] | None = None) -> int:
     for c in cs:
         if c.build is not None:
             run(c, schemas, cases, args.budget)
-            print(f"  {c.key:15} {c.valid_us:8.2f} µs valid {c.invalid_us:8.2f} µs invalid  {c.right}/{len(cases)}", file=sys.stderr)
+            log(f"  {c.key:15} {c.valid_us:8.2f} µs valid {c.invalid_us:8.2f} µs invalid  {c.right}/{len(cases)}")
     env = environment("jsonschema", "jsonschema-rs", "fastjsonschema", "msgspec")
     text = report(cs, len(cases), sum(c["valid"] for c in cases), len(schemas), env)
-    print(text)
-    if not args.no_write:
-        print(f"updated {write_section('schema.py', text)}", file=sys.stderr)
-    return 0
+    return publish("schema.py", text, args, t0)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ against the arguments the input was built from.  Runs estimated above
 
 from __future__ import annotations
 
-import argparse
 import gc
 import random
 import sys
@@ -32,7 +31,7 @@ for _p in (str(_HERE.parent), str(_HERE)):  # the helpers here; the working tree
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from _results import environment, write_section  # noqa: E402
+from _results import environment  # noqa: E402
 from _streams import (  # noqa: E402
     LARGE_SIZES,
     SEED,
@@ -45,7 +44,22 @@ from _streams import (  # noqa: E402
     large_arguments,
     source_code,
 )
-from parser import FLAT_TARGET, PROBE_S, Alternative, Calls, Cell, _ratio, _us, _verdict, _x, openai_helper, run_all  # noqa: E402
+from parser import (  # noqa: E402
+    FLAT_TARGET,
+    PROBE_S,
+    Alternative,
+    Calls,
+    Cell,
+    _ratio,
+    _us,
+    _verdict,
+    _x,
+    log,
+    openai_helper,
+    options,
+    publish,
+    run_all,
+)
 
 from streamparse import Parser, ToolCallEnd, ToolCallValue, ToolCallValueDelta  # noqa: E402
 from streamparse.core.values import ValueScanner  # noqa: E402
@@ -289,16 +303,8 @@ keep `parsed_arguments`; it also rebuilds the message snapshot (the whole argume
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    ap.add_argument("--budget", type=float, default=1.0, help="seconds per measurement (default 1)")
-    ap.add_argument("--skip-after", type=float, default=60.0, help="skip runs estimated above this (s)")
-    ap.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
-    args = ap.parse_args(argv)
+    args = options(__doc__, argv)
     t0 = time.perf_counter()
-
-    def log(msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
-
     alts = alternatives()
     for alt in alts:
         if alt.run is None:
@@ -314,12 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         gc.unfreeze()
     env = environment("streamparse-llm", "msgspec", "jiter", "partial-json-parser", "openai", "pydantic")
     text = report(results, budget_s=args.budget, skip_after_s=args.skip_after, env=env)
-    print(text)
-    if not args.no_write:
-        path = write_section("values.py", text)
-        log(f"updated {path}")
-    log(f"total {time.perf_counter() - t0:.0f} s")
-    return 0
+    return publish("values.py", text, args, t0)
 
 
 if __name__ == "__main__":

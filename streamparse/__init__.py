@@ -34,6 +34,7 @@ from .core.events import (
 from .core.formats import Format, available_formats, load_format
 from .core.message import Message, MessageBuilder, ToolCall
 from .core.parser import Parser, parse
+from .core.schema import SchemaProblem, ToolSchemas
 
 if TYPE_CHECKING:
     from .agent import Agent, AgentRun, Tool, ToolFinished, ToolStarted, TurnEnd, TurnStart, tool
@@ -90,6 +91,7 @@ __all__ = [
     "MessageBuilder",
     "Parser",
     "ReasoningDelta",
+    "SchemaProblem",
     "SSEError",
     "StreamParseError",
     "TextDelta",
@@ -99,6 +101,7 @@ __all__ = [
     "ToolCallStart",
     "ToolCallValue",
     "ToolCallValueDelta",
+    "ToolSchemas",
     "UsageError",
     "Usage",
     "available_formats",

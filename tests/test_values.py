@@ -152,6 +152,18 @@ def test_escapes_are_never_split_whatever_the_cut(raw: str, text: str) -> None:
         assert events[-1] == ToolCallValue(index=0, path=("s",), value=text)
 
 
+def test_a_long_string_in_many_fragments_is_whole() -> None:
+    text = "".join(f"line {i}: \u00e9\\n" if i % 7 else f"{i} \\ud83d\\ude00 " for i in range(3000))
+    doc = '{"content": "' + text + '", "n": 1}'
+    value = json.loads(doc)["content"]
+    events = scan(doc[k : k + 3] for k in range(0, len(doc), 3))
+    assert "".join(e.text for e in events if type(e) is ToolCallValueDelta) == value
+    assert events[-2:] == [
+        ToolCallValue(index=0, path=("content",), value=value),
+        ToolCallValue(index=0, path=("n",), value=1),
+    ]
+
+
 def test_a_number_is_reported_whole_once_it_ends() -> None:
     scanner = ValueScanner(0)
     out: list[Event] = []

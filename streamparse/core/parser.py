@@ -159,7 +159,11 @@ def parse(
     in_reasoning: bool = False,
     values: bool = False,
 ) -> Message:
-    """Parse a whole model output: the same machine as streaming, fed once."""
+    """Parse a whole model output: the same machine as streaming, fed once.
+
+    ``values`` is accepted for symmetry with ``Parser``: a message keeps no
+    value events, so it does not change the result.
+    """
     parser = Parser(format, id_factory=id_factory, in_reasoning=in_reasoning, values=values)
     builder = MessageBuilder()
     builder.extend(parser.feed(text))

@@ -194,21 +194,32 @@ def _branches(keyword: str, context: list[list[jsonschema_rs.ValidationError]], 
     return f"matches none of the {len(context)} alternatives ({keyword}): " + " ".join(parts)
 
 
-_MESSAGES: dict[str, Callable[[Any, dict[str, Any]], str]] = {
+_Wording = Callable[[Any, dict[str, Any]], str]  # (the value, the error's details) -> the message
+
+
+def _bound(phrase: str) -> _Wording:
+    return lambda v, d: f"must be {phrase} {_json(d.get('limit', d.get('multiple_of')))}, got {_json(v)}"
+
+
+def _size(phrase: str, unit: str) -> _Wording:
+    return lambda v, d: f"must have {phrase} {d['limit']} {unit}, got {len(v)}"
+
+
+_MESSAGES: dict[str, _Wording] = {
     "type": lambda v, d: f"expected {' or '.join(d['types'])}, got {_got(v)}",
     "enum": lambda v, d: f"expected one of {_choices(d['options'])}, got {_got(v)}",
     "const": lambda v, d: f"expected {_choices([d['expected_value']])}, got {_got(v)}",
-    "minimum": lambda v, d: f"must be at least {_json(d['limit'])}, got {_json(v)}",
-    "maximum": lambda v, d: f"must be at most {_json(d['limit'])}, got {_json(v)}",
-    "exclusiveMinimum": lambda v, d: f"must be greater than {_json(d['limit'])}, got {_json(v)}",
-    "exclusiveMaximum": lambda v, d: f"must be less than {_json(d['limit'])}, got {_json(v)}",
-    "multipleOf": lambda v, d: f"must be a multiple of {_json(d['multiple_of'])}, got {_json(v)}",
-    "minLength": lambda v, d: f"must have at least {d['limit']} characters, got {len(v)}",
-    "maxLength": lambda v, d: f"must have at most {d['limit']} characters, got {len(v)}",
-    "minItems": lambda v, d: f"must have at least {d['limit']} items, got {len(v)}",
-    "maxItems": lambda v, d: f"must have at most {d['limit']} items, got {len(v)}",
     "uniqueItems": lambda v, d: "items must be unique",
     "pattern": lambda v, d: f"must match the pattern {d['pattern']!r}, got {_got(v)}",
     "not": lambda v, d: f"must not match {_json(d['schema'])}",
     "falseSchema": lambda v, d: f"not allowed here, got {_got(v)}",
+    "minimum": _bound("at least"),
+    "maximum": _bound("at most"),
+    "exclusiveMinimum": _bound("greater than"),
+    "exclusiveMaximum": _bound("less than"),
+    "multipleOf": _bound("a multiple of"),
+    "minLength": _size("at least", "characters"),
+    "maxLength": _size("at most", "characters"),
+    "minItems": _size("at least", "items"),
+    "maxItems": _size("at most", "items"),
 }

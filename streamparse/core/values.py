@@ -49,6 +49,7 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:(\.[0-9]+)?([eE][+-]?[0-9]+)?)")
 _WORD_RUN = re.compile(r"[a-z]*")
 _WS = " \t\n\r"
 _AFTER_TOKEN = " \t\n\r,}]"
+_JOIN = 256
 _LITERALS: dict[str, Any] = {"true": True, "false": False, "null": None}
 _decode = msgspec.json.decode
 
@@ -105,10 +106,10 @@ class ValueScanner:
     """The values of one call's arguments: :meth:`feed` each fragment in order.
 
     Memory: the values built so far (each container is filled as its members
-    complete), plus at most 11 characters of a cut-off escape.
+    complete), the open string's text, and at most 11 characters of a cut-off escape.
     """
 
-    __slots__ = ("index", "_state", "_stack", "_path", "_string_path", "_parts", "_held")
+    __slots__ = ("index", "_state", "_stack", "_path", "_string_path", "_parts", "_joined", "_held")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -116,7 +117,8 @@ class ValueScanner:
         self._stack: list[dict[Any, Any] | list[Any]] = []  # the open containers, root first
         self._path: list[str | int] = []  # the key or position being read in each open container
         self._string_path: tuple[str | int, ...] = ()  # the open string value's path
-        self._parts: list[str] = []  # the open string's decoded text, or the open number or word
+        self._parts: list[str] = []  # the open string's latest decoded pieces, or the open number or word
+        self._joined: list[str] = []  # the open string's earlier pieces, joined _JOIN at a time
         self._held = ""  # a cut-off escape (and a high surrogate before it), read with the next fragment
 
     def feed(self, fragment: str, out: list[Event]) -> None:
@@ -125,7 +127,10 @@ class ValueScanner:
         if state == _STRING and not self._held and _SPECIAL.search(fragment) is None:
             # The common case inside a long string value: all of the fragment is its text.
             if fragment:
-                self._parts.append(fragment)
+                parts = self._parts
+                parts.append(fragment)
+                if len(parts) >= _JOIN:
+                    self._join()
                 out.append(ToolCallValueDelta(index=self.index, path=self._string_path, text=fragment))
             return
         if state >= _END:
@@ -187,6 +192,11 @@ class ValueScanner:
                 if self._state == _END and s[i:].strip(_WS):
                     self._state = _DEAD
                 return
+
+    def _join(self) -> None:
+        """Small pieces cost ~50 bytes each: a long string is kept in pieces of _JOIN fragments."""
+        self._joined.append("".join(self._parts))
+        self._parts.clear()
 
     # -- values --------------------------------------------------------------
 
@@ -304,6 +314,8 @@ class ValueScanner:
             bad = bad or not valid
         if text:
             self._parts.append(text)
+            if len(self._parts) >= _JOIN:
+                self._join()
             if self._state == _STRING:
                 out.append(ToolCallValueDelta(index=self.index, path=self._string_path, text=text))
         if bad:
@@ -314,6 +326,9 @@ class ValueScanner:
                 self._held = s[keep:]
             return n
         value = "".join(self._parts)
+        if self._joined:
+            value = "".join(self._joined) + value
+            self._joined = []
         self._parts = []
         if self._state == _KEY_STRING:
             self._path[-1] = value
