@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -156,8 +157,15 @@ class AgentRun:
             turn = _Turn(agent, semaphore)
             try:
                 turn.open(self.messages, self._params)
-                while (event := await turn.next()) is not None:
-                    yield event
+                pop = turn.pop
+                while True:  # the hot path: once per event
+                    event = pop()
+                    if event is not None:
+                        yield event
+                    elif turn.over:
+                        break
+                    else:
+                        await turn.wait()
             except LLMError as exc:
                 await turn.close()
                 self.messages = [*self.messages, *turn.messages(failed=True)]
@@ -178,7 +186,9 @@ class _Turn:
     def __init__(self, agent: Agent, semaphore: asyncio.Semaphore) -> None:
         self._agent = agent
         self._semaphore = semaphore
-        self._queue: asyncio.Queue[object] = asyncio.Queue()  # events, then _STREAM_END or a _Failed
+        # From the reader and tool tasks to the consumer: events, then _STREAM_END or a _Failed.
+        self._ready: deque[object] = deque()
+        self._waiter: asyncio.Future[None] | None = None  # the consumer waiting for _ready
         self._started = time.perf_counter()
         self._stream: Stream | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -198,11 +208,11 @@ class _Turn:
         self._stream = self._agent.client.stream(messages, tools=self._agent.specs or None, **params)
         self._reader = asyncio.create_task(self._read(self._stream), name="streamparse-agent-stream")
 
-    async def next(self) -> Event | None:
-        """The next event, stream or tool, as it comes; None once the stream ended and every result is in."""
-        queue = self._queue
-        while self._streaming or self._handed < len(self.calls):
-            item = queue.get_nowait() if queue.qsize() else await queue.get()
+    def pop(self) -> Event | None:
+        """The next event, stream or tool, in the order they came; None when none is ready."""
+        ready = self._ready
+        while ready:
+            item = ready.popleft()
             if isinstance(item, Event):
                 if type(item) is ToolFinished:
                     self._handed += 1
@@ -211,6 +221,22 @@ class _Turn:
                 raise item.error
             self._streaming = False  # _STREAM_END
         return None
+
+    @property
+    def over(self) -> bool:
+        """The stream ended and every result was handed out."""
+        return not self._streaming and self._handed == len(self.calls)
+
+    async def wait(self) -> None:
+        """Until something is ready."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        await self._waiter
+
+    def _put(self, item: object) -> None:
+        self._ready.append(item)
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def close(self) -> None:
         """Cancel what still runs (nothing after a clean end) and wait for it; close the stream."""
@@ -260,20 +286,20 @@ class _Turn:
     # -- the reader task and the tool tasks ---------------------------------------
 
     async def _read(self, stream: Stream) -> None:
-        queue = self._queue
+        put = self._put
         try:
             async for event in stream:
-                queue.put_nowait(event)
+                put(event)
                 if type(event) is ToolCallEnd:
                     self._start(event)
                     await asyncio.sleep(0)  # the tool starts now, not after the rest of this read
                 elif type(event) is InvalidToolCall:
                     self.invalid.append(event)
         except Exception as exc:  # raised to the consumer, after the events before it
-            queue.put_nowait(_Failed(exc))
+            put(_Failed(exc))
         else:
             self.response = self._now()
-            queue.put_nowait(_STREAM_END)
+            put(_STREAM_END)
 
     def _start(self, call: ToolCallEnd) -> None:
         self.calls.append(call)
@@ -294,7 +320,7 @@ class _Turn:
     async def _execute(self, call: ToolCallEnd, run: Callable[[], Awaitable[Any]], timeout: float | None) -> None:
         async with self._semaphore:
             started = self._now()
-            self._queue.put_nowait(ToolStarted(index=call.index, id=call.id, name=call.name, at=started))
+            self._put(ToolStarted(index=call.index, id=call.id, name=call.name, at=started))
             try:
                 status, content = await asyncio.wait_for(_outcome(run), timeout)
             except asyncio.TimeoutError:  # only the timeout: _outcome catches the tool's own errors
@@ -312,7 +338,7 @@ class _Turn:
             duration=duration,
         )
         self.results[call.index] = result
-        self._queue.put_nowait(result)
+        self._put(result)
 
 
 async def _outcome(run: Callable[[], Awaitable[Any]]) -> tuple[ToolStatus, str]:
