@@ -32,6 +32,10 @@ class SSEError(StreamParseError):
     """The byte stream is not a usable server-sent-events stream."""
 
 
+class ChatRequestError(StreamParseError):
+    """A browser's chat request body that the relay cannot turn into messages (answered with HTTP 400)."""
+
+
 class EventTooLargeError(SSEError):
     """One SSE event grew past the decoder's size cap."""
 

@@ -18,7 +18,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
@@ -40,7 +40,8 @@ from .views import View, make_view, show_run
 # import them when they run.
 if TYPE_CHECKING:
     from ..client import Client
-    from ..server import Reply
+    from ..server import Reply, Server
+    from .web_demo import DemoPage
 
 
 class _Abort(Exception):
@@ -120,6 +121,8 @@ async def _demo(args: argparse.Namespace, fmt: Format, view: View) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     fmt = _load_format(args.format)
+    if args.web:
+        return _demo_web(args, fmt)
     asyncio.run(_demo(args, fmt, make_view(args.plain)))
     return 0
 
@@ -216,12 +219,8 @@ def _cycle(replies: list[Reply]) -> Callable[[dict[str, Any]], Reply]:
     return lambda request: next(turns)
 
 
-async def _serve(args: argparse.Namespace, script: Callable[[dict[str, Any]], Reply]) -> None:
-    from ..server import Server
-
-    server = Server(
-        script, tool_parser=args.tool_parser, model=args.model, delay=args.delay, host=args.host, port=args.port
-    )
+async def _serve(args: argparse.Namespace, server: Server, banner: Callable[[], str], page: DemoPage | None = None) -> None:
+    """Run ``server`` until Ctrl-C or SIGTERM; ``banner()`` (with the real port) is printed once it listens."""
     try:
         await server.start()
     except OSError as exc:
@@ -234,10 +233,44 @@ async def _serve(args: argparse.Namespace, script: Callable[[dict[str, Any]], Re
                 loop.add_signal_handler(sig, stopping.set)
             except (NotImplementedError, RuntimeError):
                 pass  # Windows: Ctrl-C raises KeyboardInterrupt instead, and `finally` still stops the server
-        print(f"streamparse serve: {server.base_url} (model {server.model}; Ctrl-C to stop)", flush=True)
+        print(banner(), flush=True)
         await stopping.wait()
     finally:
         await server.stop()
+        if page is not None:
+            await page.close()
+
+
+def _serve_forever(run: Callable[[], Coroutine[Any, Any, None]], name: str) -> int:
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass  # Ctrl-C where no signal handler could be installed: the normal way to stop
+    print(f"streamparse {name}: stopped")
+    return 0
+
+
+def _demo_web(args: argparse.Namespace, fmt: Format) -> int:
+    from ..server import Server
+    from .web_demo import DemoPage
+
+    async def run() -> None:
+        server = Server(
+            demo_script, tool_parser=args.tool_parser, model="streamparse-demo", delay=args.delay,
+            host=args.host, port=args.port,
+        )
+        page = DemoPage(
+            server,
+            fmt=fmt,
+            base_url=args.base_url,
+            model=args.model,
+            api_key=args.api_key,
+            params=_request_params(args),
+            tool_latency=args.tool_latency,
+        )
+        await _serve(args, server, lambda: f"streamparse demo: open {page.url} (Ctrl-C to stop)", page)
+
+    return _serve_forever(run, "demo")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -255,12 +288,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not replies:
             raise _Abort(f"script {args.script} has no replies")
         script = _cycle(replies)
-    try:
-        asyncio.run(_serve(args, script))
-    except KeyboardInterrupt:
-        pass  # Ctrl-C where no signal handler could be installed: the normal way to stop
-    print("streamparse serve: stopped")
-    return 0
+
+    async def run() -> None:
+        from ..server import Server
+
+        server = Server(
+            script, tool_parser=args.tool_parser, model=args.model, delay=args.delay, host=args.host, port=args.port
+        )
+        page = None
+        if args.ui:
+            from .web_demo import DemoPage
+
+            page = DemoPage(server, fmt=_load_format("hermes"))
+
+        def banner() -> str:
+            ui = f"; the live page at {page.url}" if page is not None else ""
+            return f"streamparse serve: {server.base_url} (model {server.model}{ui}; Ctrl-C to stop)"
+
+        await _serve(args, server, banner, page)
+
+    return _serve_forever(run, "serve")
 
 
 # -- command line -----------------------------------------------------------
@@ -327,6 +374,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=_DEFAULT_TOOL_LATENCY,
         help=f"seconds each demo tool takes, as a remote API would (default: {_DEFAULT_TOOL_LATENCY})",
     )
+    demo.add_argument(
+        "--web", action="store_true", help="serve the live page instead (prompt, reasoning, calls filling in, results)"
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="with --web: address to listen on (default: 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=8000, help="with --web: port, 0 for any free one (default: 8000)")
     demo.set_defaults(run=cmd_demo)
 
     parse = commands.add_parser(
@@ -381,6 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--delay", type=float, default=_DEFAULT_DELAY, help=f"seconds per event (default: {_DEFAULT_DELAY})"
     )
+    serve.add_argument("--ui", action="store_true", help="also serve the live page, running the demo's tools")
     serve.set_defaults(run=cmd_serve)
 
     add_runner_commands(commands, add_format=_add_format)

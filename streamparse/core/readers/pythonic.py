@@ -110,13 +110,15 @@ class PythonCallsReader(Reader):
                 # Between tokens: a literal may come (outside values only).
                 j = first_non_space(s, i)
                 if j == n:
+                    if at == _At.DONE and self._self_end:
+                        return i, None, n  # after the list: whose whitespace this is depends on what follows
                     raw.append(s[i:])
                     return n, None, n
                 m = self.mode.match(s, j)
                 if m is not None:
+                    if m.lastgroup == "part":  # held, with the whitespace before it: what follows decides
+                        return (i if at == _At.DONE and self._self_end else j), None, n
                     raw.append(s[i:j])
-                    if m.lastgroup == "part":
-                        return j, None, n
                     return j, m.group(), m.end()
                 if at == _At.DONE and self._self_end:
                     return i, "", i  # text after the list: the content ended
