@@ -62,6 +62,14 @@ def _load_format(name: str) -> Format:
         raise _Abort(str(exc), 2) from exc
 
 
+def _script(fmt: Format) -> Callable[[dict[str, Any]], Reply]:
+    """The demo's scripted model writing ``fmt``; a format it cannot write is refused, never replaced."""
+    try:
+        return demo_script(fmt)
+    except FormatError as exc:
+        raise _Abort(f"--format {fmt.name}: the scripted model cannot write it: {exc}", 2) from exc
+
+
 def _client(args: argparse.Namespace, fmt: Format, base_url: str | None = None, model: str | None = None) -> Client:
     from ..client import Client
 
@@ -111,9 +119,11 @@ async def _demo(args: argparse.Namespace, fmt: Format, view: View) -> None:
         return
     from ..server import Server
 
-    server = Server(demo_script, tool_parser=args.tool_parser, model="streamparse-demo", delay=args.delay)
+    server = Server(
+        _script(fmt), tool_parser=args.tool_parser, tool_format=fmt, model="streamparse-demo", delay=args.delay
+    )
     async with server:
-        where = "delta.tool_calls (server-side parser)" if args.tool_parser else "Hermes tags in content"
+        where = "delta.tool_calls (server-side parser)" if args.tool_parser else f"{fmt.name} markup in content"
         view.note("demo", f"embedded server at {server.base_url}; calls arrive as {where}")
         async with _client(args, fmt, server.base_url, args.model or server.model) as client:
             await _converse(client, view, params, args.tool_latency)
@@ -256,7 +266,7 @@ def _demo_web(args: argparse.Namespace, fmt: Format) -> int:
 
     async def run() -> None:
         server = Server(
-            demo_script, tool_parser=args.tool_parser, model="streamparse-demo", delay=args.delay,
+            _script(fmt), tool_parser=args.tool_parser, tool_format=fmt, model="streamparse-demo", delay=args.delay,
             host=args.host, port=args.port,
         )
         page = DemoPage(
@@ -276,8 +286,9 @@ def _demo_web(args: argparse.Namespace, fmt: Format) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from ..server import load_script
 
+    fmt = _load_format(args.format)
     if args.script is None:
-        script: Callable[[dict[str, Any]], Reply] = demo_script
+        script: Callable[[dict[str, Any]], Reply] = _script(fmt)
     else:
         try:
             replies = load_script(args.script)
@@ -293,13 +304,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from ..server import Server
 
         server = Server(
-            script, tool_parser=args.tool_parser, model=args.model, delay=args.delay, host=args.host, port=args.port
+            script, tool_parser=args.tool_parser, tool_format=fmt, model=args.model, delay=args.delay,
+            host=args.host, port=args.port,
         )
         page = None
         if args.ui:
             from .web_demo import DemoPage
 
-            page = DemoPage(server, fmt=_load_format("hermes"))
+            page = DemoPage(server, fmt=fmt)
 
         def banner() -> str:
             ui = f"; the live page at {page.url}" if page is not None else ""
@@ -434,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--delay", type=float, default=_DEFAULT_DELAY, help=f"seconds per event (default: {_DEFAULT_DELAY})"
     )
     serve.add_argument("--ui", action="store_true", help="also serve the live page, running the demo's tools")
+    _add_format(serve)
     serve.set_defaults(run=cmd_serve)
 
     add_runner_commands(commands, add_format=_add_format)
