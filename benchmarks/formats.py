@@ -31,12 +31,13 @@ for _p in (str(_HERE.parent), str(_HERE)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from _content import KINDS, content  # noqa: E402
 from _results import environment, write_section  # noqa: E402
-from _streams import SEED, cut  # noqa: E402
+from _streams import SEED, ascii_prose, cut, foreign_text, source_code  # noqa: E402
 from _timing import measure  # noqa: E402
 
 TARGET_US = 2.0
+CONTENT = {"prose": ascii_prose, "code": source_code, "non-ascii": foreign_text}  # the same as values.py's
+KINDS = tuple(CONTENT)
 SIZES = {"4K": 4 * 1024, "64K": 64 * 1024, "1M": 1024 * 1024}
 TOOLS = [
     {
@@ -60,8 +61,8 @@ def case_deltas(fmt: str, kind: str, nchars: int) -> tuple[list[str], dict[str, 
 
     rng = random.Random(SEED)
     if kind == "text":
-        return cut(render(fmt, text=content("prose", nchars)), rng), None
-    arguments = {"path": "notes/out.txt", "content": content(kind, nchars)}
+        return cut(render(fmt, text=ascii_prose(rng, nchars)), rng), None
+    arguments = {"path": "notes/out.txt", "content": CONTENT[kind](rng, nchars)[:nchars]}
     return cut(render(fmt, text="Writing it now.", calls=[("write_file", arguments)]), rng), arguments
 
 

@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import zlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-import msgspec
+from ..agent import Tool
+from ..core.formats import Format, load_format
+from ..core.render import render
 
 if TYPE_CHECKING:  # the server loads aiohttp
     from ..server import Reply
 
 
-DEMO_PROMPT = "What's the weather in Paris, and what time is it in Tokyo?"
+P = ParamSpec("P")
+R = TypeVar("R")
 
-DEMO_TOOLS: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Current weather in a city.",
-            "parameters": {
-                "type": "object",
-                "properties": {"city": {"type": "string", "description": "City name, e.g. Paris"}},
-                "required": ["city"],
-            },
-        },
-    },
-    {
-        "type": "function",
-        "function": {
-            "name": "get_time",
-            "description": "Current local time in an IANA time zone.",
-            "parameters": {
-                "type": "object",
-                "properties": {"timezone": {"type": "string", "description": "e.g. Asia/Tokyo"}},
-                "required": ["timezone"],
-            },
-        },
-    },
-]
+DEMO_PROMPT = "What's the weather in Paris, and what time is it in Tokyo?"
 
 # The tools are offline stand-ins, deterministic so the demo and its tests
 # always tell the same story: a weather table and a fixed clock
@@ -68,7 +48,12 @@ _ZONES = {
 
 
 def get_weather(city: str) -> dict[str, Any]:
-    """The demo's weather tool: known cities from a table, others from a checksum of the name."""
+    """Current weather in a city.
+
+    Args:
+        city: City name, e.g. Paris
+    """
+    # Known cities from a table, others from a checksum of the name.
     known = _WEATHER.get(city.strip().lower())
     if known is None:
         seed = zlib.crc32(city.strip().lower().encode())
@@ -77,7 +62,12 @@ def get_weather(city: str) -> dict[str, Any]:
 
 
 def get_time(timezone: str) -> dict[str, Any]:
-    """The demo's clock tool: an IANA zone (or its city, e.g. ``Tokyo``) on the demo's fixed date."""
+    """Current local time in an IANA time zone.
+
+    Args:
+        timezone: e.g. Asia/Tokyo
+    """
+    # An IANA zone (or its city, e.g. "Tokyo") on the demo's fixed date.
     wanted = timezone.strip().replace(" ", "_").lower()
     zone = next((z for z in _ZONES if wanted in (z.lower(), z.rsplit("/", 1)[-1].lower())), None)
     if zone is None:
@@ -87,30 +77,41 @@ def get_time(timezone: str) -> dict[str, Any]:
     return {"timezone": zone, "place": place, "time": f"{minutes // 60:02d}:{minutes % 60:02d}"}
 
 
-DEMO_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {"get_weather": get_weather, "get_time": get_time}
+def _remote(function: Callable[P, R], latency: float) -> Callable[P, Awaitable[R]]:
+    """``function`` after ``latency`` seconds, as a remote API's round trip would take."""
+
+    @functools.wraps(function)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        await asyncio.sleep(latency)
+        return function(*args, **kwargs)
+
+    return call
 
 
-def run_tool(name: str, arguments: dict[str, Any]) -> str:
-    """Call a demo tool; the JSON text of its result (or of the error) for the ``tool`` message."""
-    function = DEMO_FUNCTIONS.get(name)
-    if function is None:
-        result: dict[str, Any] = {"error": f"unknown tool {name!r}"}
-    else:
-        try:
-            result = function(**arguments)
-        except (TypeError, AttributeError) as exc:  # a real model's wrong or mistyped arguments
-            result = {"error": f"bad arguments for {name}: {exc}"}
-    return msgspec.json.encode(result).decode()
+def demo_tools(latency: float = 0.0) -> list[Tool[..., Any]]:
+    """The demo's tools for the agent runner, each taking ``latency`` seconds."""
+    return [Tool(_remote(function, latency)) for function in (get_weather, get_time)]
 
 
-# Turn 1, as a Qwen3-style model writes it: reasoning, a sentence, two parallel calls.
-DEMO_CALLS = (
-    "<think>\nTwo independent questions: the weather in Paris and the time in Tokyo."
-    " I can look both up at once.\n</think>\n\n"
-    "Let me check both at once.\n"
-    '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n'
-    '<tool_call>\n{"name": "get_time", "arguments": {"timezone": "Asia/Tokyo"}}\n</tool_call>'
+# Turn 1: reasoning, a sentence, two parallel calls (written in the format the demo runs).
+DEMO_REASONING = (
+    "Two independent questions: the weather in Paris and the time in Tokyo. I can look both up at once."
 )
+DEMO_TEXT = "Let me check both at once.\n"
+DEMO_TOOL_CALLS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("get_weather", {"city": "Paris"}),
+    ("get_time", {"timezone": "Asia/Tokyo"}),
+)
+
+
+def demo_output(fmt: str | Format = "hermes") -> str:
+    """Turn 1 as a model of format ``fmt`` writes it (its reasoning in the format's markup, if it has some).
+
+    Raises :class:`~streamparse.errors.FormatError` for a format that declares no way to write calls.
+    """
+    fmt = fmt if isinstance(fmt, Format) else load_format(fmt)
+    reasoning = DEMO_REASONING if "RENDER_REASONING" in fmt.options else None
+    return render(fmt, reasoning=reasoning, text=DEMO_TEXT, calls=DEMO_TOOL_CALLS)
 
 
 def _fact(name: str, content: Any) -> str:
@@ -127,22 +128,30 @@ def _fact(name: str, content: Any) -> str:
     return f"{name} returned {content}"
 
 
-def demo_script(request: dict[str, Any]) -> Reply:
-    """The scripted model: calls the tools, then answers from their results once the request carries them."""
+def demo_script(fmt: str | Format = "hermes") -> Callable[[dict[str, Any]], Reply]:
+    """The scripted model, writing format ``fmt``: it calls the tools, then answers from their results
+    once the request carries them.  A format with no reasoning markup sends its reasoning in the
+    server's reasoning field instead."""
     from ..server import Reply
 
-    messages = [m for m in request.get("messages") or () if isinstance(m, dict)]
-    names = {
-        call.get("id"): (call.get("function") or {}).get("name", "tool")
-        for m in messages
-        if m.get("role") == "assistant"
-        for call in m.get("tool_calls") or ()
-        if isinstance(call, dict)
-    }
-    results = [
-        (names.get(m.get("tool_call_id"), "tool"), m.get("content")) for m in messages if m.get("role") == "tool"
-    ]
-    if not results:
-        return Reply(DEMO_CALLS)
-    answer = ", and ".join(_fact(name, content) for name, content in results)
-    return Reply(f"Right now {answer}.")
+    fmt = fmt if isinstance(fmt, Format) else load_format(fmt)
+    first = Reply(demo_output(fmt), reasoning=None if "RENDER_REASONING" in fmt.options else DEMO_REASONING)
+
+    def script(request: dict[str, Any]) -> Reply:
+        messages = [m for m in request.get("messages") or () if isinstance(m, dict)]
+        names = {
+            call.get("id"): (call.get("function") or {}).get("name", "tool")
+            for m in messages
+            if m.get("role") == "assistant"
+            for call in m.get("tool_calls") or ()
+            if isinstance(call, dict)
+        }
+        results = [
+            (names.get(m.get("tool_call_id"), "tool"), m.get("content")) for m in messages if m.get("role") == "tool"
+        ]
+        if not results:
+            return first
+        answer = ", and ".join(_fact(name, content) for name, content in results)
+        return Reply(render(fmt, text=f"Right now {answer}."))
+
+    return script

@@ -17,7 +17,7 @@ from typing import Any
 from .events import Event, InvalidKind, InvalidToolCall, SchemaProblem, ToolCallDelta, ToolCallEnd, ToolCallStart
 from .jsontext import RawText, dumps, escape
 from .raw_values import Policy, property_schema, streams_as_text, type_value
-from .schema import ToolSchemas
+from .schema import ToolSchemas, call_problem
 
 
 class Call:
@@ -191,16 +191,11 @@ class Assembler:
         index = self.start(out)
         name = call.name
         assert name is not None and call.id is not None
-        tools = self._tools
-        if tools is not None:
-            if name not in tools.names:
-                self.fail(f"unknown tool {name!r}", out, "unknown_tool", arguments, upto)
-                return
-            problems = tools.check(name, arguments)
-            if problems:
-                error = "arguments do not fit the tool's schema: " + "; ".join(p.message for p in problems)
-                self.fail(error, out, "invalid_arguments", arguments, upto, tuple(problems))
-                return
+        problem = call_problem(self._tools, name, arguments)
+        if problem is not None:
+            error, kind, problems = problem
+            self.fail(error, out, kind, arguments, upto, problems)
+            return
         self.call = None
         self.raw.mark = self.raw.length if upto < 0 else upto
         out.append(ToolCallEnd(index=index, id=call.id, name=name, arguments=arguments))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ..errors import UsageError
-from .events import SchemaProblem
+from .events import InvalidKind, SchemaProblem
 
 if TYPE_CHECKING:
     import jsonschema_rs
@@ -86,6 +86,21 @@ class ToolSchemas:
         if validator.is_valid(arguments):
             return []
         return [problem for error in validator.iter_errors(arguments) for problem in _problems(error)]
+
+
+def call_problem(
+    tools: ToolSchemas | None, name: str, arguments: dict[str, Any]
+) -> tuple[str, InvalidKind, tuple[SchemaProblem, ...]] | None:
+    """Why a complete call does not fit the request's tools (None: it does, or no tools were given):
+    the message, the kind of :class:`~streamparse.core.events.InvalidToolCall`, and the problems."""
+    if tools is None:
+        return None
+    if name not in tools.names:
+        return f"unknown tool {name!r}", "unknown_tool", ()
+    problems = tools.check(name, arguments)
+    if not problems:
+        return None
+    return "arguments do not fit the tool's schema: " + "; ".join(p.message for p in problems), "invalid_arguments", tuple(problems)
 
 
 @functools.lru_cache(maxsize=64)

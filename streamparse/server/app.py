@@ -52,6 +52,7 @@ from ..core.events import (
     ToolCallEnd,
     ToolCallStart,
 )
+from ..core.formats import Format
 from ..core.parser import Parser
 
 __all__ = ["Fault", "RecordedRequest", "Reply", "Script", "Server", "load_script"]
@@ -279,7 +280,7 @@ class Server:
         script: Script = (),
         *,
         tool_parser: bool = False,
-        tool_format: str = "hermes",
+        tool_format: str | Format = "hermes",
         model: str = "streamparse-test",
         chunking: Chunking = Chunking(),
         delay: float = 0.0,

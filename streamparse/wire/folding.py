@@ -28,6 +28,7 @@ from ..core.events import Event, Finish, ReasoningDelta, Usage
 from ..core.formats import Format
 from ..core.message import Message, MessageBuilder
 from ..core.parser import Parser, Tools
+from ..core.schema import tool_schemas
 from ..core.values import ValueEvents
 from .server_calls import ToolCallAccumulator
 from .payloads import DONE, ErrorDetail, StreamPayload, decode_payload
@@ -60,8 +61,9 @@ class ChunkFolder:
         """
         # One numbering for calls from tags in content and calls the server parsed.
         indexes = itertools.count()
-        self.parser = Parser(format, tools=tools, indexes=indexes, in_reasoning=in_reasoning)
-        self.calls = ToolCallAccumulator(indexes=indexes)
+        schemas = tool_schemas(tools) if tools is not None else None
+        self.parser = Parser(format, tools=schemas, indexes=indexes, in_reasoning=in_reasoning)
+        self.calls = ToolCallAccumulator(indexes=indexes, tools=schemas)
         self.builder = MessageBuilder()
         self.finish_reason: str | None = None
         self.usage: Usage | None = None

@@ -110,20 +110,15 @@ class PythonCallsReader(Reader):
             if self._junk or at in (_At.LIST, _At.CALL, _At.ARG, _At.NEXT_ARG, _At.NEXT_CALL, _At.DONE, _At.OPEN, _At.EQUALS):
                 # Between tokens: a literal may come (outside values only).
                 j = first_non_space(s, i)
-                # After the list, whose whitespace this is depends on what follows: hold it.
-                after = at == _At.DONE and self._self_end and not self._junk
                 if j == n:
-                    if after:
-                        return i, None, n
+                    if at == _At.DONE and self._self_end:
+                        return i, None, n  # after the list: whose whitespace this is depends on what follows
                     raw.append(s[i:])
                     return n, None, n
                 m = self.mode.match(s, j)
                 if m is not None:
-                    if m.lastgroup == "part":
-                        if after:
-                            return i, None, n
-                        raw.append(s[i:j])
-                        return j, None, n
+                    if m.lastgroup == "part":  # held, with the whitespace before it: what follows decides
+                        return (i if at == _At.DONE and self._self_end else j), None, n
                     raw.append(s[i:j])
                     return j, m.group(), m.end()
                 if at == _At.DONE and self._self_end:
