@@ -101,6 +101,9 @@ def test_format_auto_without_a_model_is_a_usage_error() -> None:
         ("moonshotai/Kimi-K2-Instruct", "kimi_k2"),
         ("MiniMaxAI/MiniMax-M2", "minimax_m2"),
         ("my-org/qwen3_coder-finetune", "qwen3_coder"),
+        ("google/gemma-4-31b-it", "gemma4"),
+        ("ibm-granite/granite-3.3-8b-instruct", "granite"),
+        ("ibm-granite/granite-4.0-h-small", "hermes"),  # a format's name in the id loses to a longer match
     ],
 )
 def test_model_names_pick_formats(model: str, fmt: str) -> None:

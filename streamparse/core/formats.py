@@ -371,7 +371,8 @@ _MODEL_PATTERNS: list[tuple[str, re.Pattern[str]]] = []
 
 def format_for_model(model: str) -> str:
     """The format for a model id (``format="auto"``): the grammar whose ``MODELS`` pattern matches the
-    longest part of it; a format's own name in the id (``my-org/qwen3_coder-ft``) wins outright."""
+    longest part of it, a format's own name in the id (``my-org/qwen3_coder-ft``) counting as a match
+    that wins ties (``granite-4.0`` is Granite 4's ``granite-4``, not the ``granite`` format)."""
     with _FORMATS_LOCK:
         if not _MODEL_PATTERNS:
             for name in available_formats():
@@ -379,16 +380,16 @@ def format_for_model(model: str) -> str:
                 if pattern is not None and not isinstance(pattern, str):
                     _MODEL_PATTERNS.append((name, pattern))
     lowered = model.lower()
-    for name in available_formats():
-        if re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", lowered):
-            return name
-    best = max(
-        ((len(m.group()), name) for name, pattern in _MODEL_PATTERNS for m in pattern.finditer(model)),
-        default=None,
-    )
+    named = [
+        (len(name), 1, name)
+        for name in available_formats()
+        if re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", lowered)
+    ]
+    matched = [(len(m.group()), 0, name) for name, pattern in _MODEL_PATTERNS for m in pattern.finditer(model)]
+    best = max(named + matched, default=None)
     if best is None:
         raise FormatError(f"format='auto': no format is known for model {model!r}; pass one of: {', '.join(available_formats())}")
-    return best[1]
+    return best[2]
 
 
 def _read_grammar(name: str) -> Grammar:
