@@ -29,6 +29,7 @@ from streamparse import (
     parse,
 )
 from streamparse.core.events import Event
+from streamparse.core.raw_values import json_type
 from streamparse.core.render import render
 
 from .helpers import merge
@@ -51,20 +52,6 @@ VALUES = st.recursive(SCALARS, lambda kids: st.lists(kids, max_size=3) | st.dict
 ARGUMENTS = st.dictionaries(KEYS, VALUES, max_size=4)
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def tools_for(calls: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     """Tool schemas that type each argument as the value it holds (raw-text formats need them)."""
     props: dict[str, dict[str, Any]] = {}
@@ -72,7 +59,7 @@ def tools_for(calls: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
         entry = props.setdefault(name, {})
         for key, value in arguments.items():
             types = entry.setdefault(key, set())
-            types.add(_json_type(value))
+            types.add(json_type(value))
     return [
         {
             "type": "function",
