@@ -7,7 +7,7 @@
 Each input is written in the format by ``streamparse.core.render`` (the
 format's own templates): 64 KB of prose with no call, and a call
 ``write_file(path, content)`` whose ``content`` is 4 KB, 64 KB or 1 MB of
-ASCII prose, ASCII source code or non-ASCII text.  Deltas are token-like
+ASCII prose, ASCII source code or non-ASCII text (the kinds of ``values.py``).  Deltas are token-like
 (mean 4 characters).  The figure is the median CPU time of a whole stream
 (parser made, every delta fed, closed) divided by its number of deltas; the
 result is checked against the call it was built from.  "flat" is the
@@ -32,12 +32,11 @@ for _p in (str(_HERE.parent), str(_HERE)):
         sys.path.insert(0, _p)
 
 from _results import environment, write_section  # noqa: E402
-from _streams import SEED, ascii_prose, cut, foreign_text, source_code  # noqa: E402
+from _streams import CONTENT_KINDS, SEED, ascii_prose, cut  # noqa: E402
 from _timing import measure  # noqa: E402
 
 TARGET_US = 2.0
-CONTENT = {"prose": ascii_prose, "code": source_code, "non-ascii": foreign_text}  # the same as values.py's
-KINDS = tuple(CONTENT)
+KINDS = tuple(CONTENT_KINDS)
 SIZES = {"4K": 4 * 1024, "64K": 64 * 1024, "1M": 1024 * 1024}
 TOOLS = [
     {
@@ -62,7 +61,7 @@ def case_deltas(fmt: str, kind: str, nchars: int) -> tuple[list[str], dict[str, 
     rng = random.Random(SEED)
     if kind == "text":
         return cut(render(fmt, text=ascii_prose(rng, nchars)), rng), None
-    arguments = {"path": "notes/out.txt", "content": CONTENT[kind](rng, nchars)[:nchars]}
+    arguments = {"path": "notes/out.txt", "content": CONTENT_KINDS[kind][1](rng, nchars)[:nchars]}
     return cut(render(fmt, text="Writing it now.", calls=[("write_file", arguments)]), rng), arguments
 
 

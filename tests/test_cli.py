@@ -379,8 +379,8 @@ def test_line_view() -> None:
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("thinking: Two independent questions")
     assert lines[1] == "assistant: Let me check both at once."
-    assert lines[2].startswith('-> get_weather {"city":"Paris"}  [done at ')
-    assert lines[3].startswith('-> get_time {"timezone":"Asia/Tokyo"}  [done at ')
+    assert lines[2].startswith('-> get_weather {"city": "Paris"}  [done at ')
+    assert lines[3].startswith('-> get_time {"timezone": "Asia/Tokyo"}  [done at ')
     assert lines[4].startswith("[invalid tool call] not JSON")
     assert lines[5] == '<- get_weather {"temp_c":18}  [ran 300 ms to 600 ms]'
     assert lines[6] == "<- get_time timeout: {}  [ran 500 ms to 800 ms]"

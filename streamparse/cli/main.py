@@ -120,7 +120,7 @@ async def _demo(args: argparse.Namespace, fmt: Format, view: View) -> None:
     from ..server import Server
 
     server = Server(
-        _script(fmt), tool_parser=args.tool_parser, tool_format=fmt, model="streamparse-demo", delay=args.delay
+        _script(fmt), tool_parser=args.tool_parser, tool_format=fmt, model=_demo_model(fmt), delay=args.delay
     )
     async with server:
         where = "delta.tool_calls (server-side parser)" if args.tool_parser else f"{fmt.name} markup in content"
@@ -266,7 +266,7 @@ def _demo_web(args: argparse.Namespace, fmt: Format) -> int:
 
     async def run() -> None:
         server = Server(
-            _script(fmt), tool_parser=args.tool_parser, tool_format=fmt, model="streamparse-demo", delay=args.delay,
+            _script(fmt), tool_parser=args.tool_parser, tool_format=fmt, model=_demo_model(fmt), delay=args.delay,
             host=args.host, port=args.port,
         )
         page = DemoPage(
@@ -304,7 +304,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from ..server import Server
 
         server = Server(
-            script, tool_parser=args.tool_parser, tool_format=fmt, model=args.model, delay=args.delay,
+            script, tool_parser=args.tool_parser, tool_format=fmt, model=args.model or _demo_model(fmt), delay=args.delay,
             host=args.host, port=args.port,
         )
         page = None
@@ -331,12 +331,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _add_format(p: argparse.ArgumentParser) -> None:
+def _add_format(p: argparse.ArgumentParser, default: str = "hermes") -> None:
+    choices = ", ".join(available_formats())
+    more = ', "auto" (from the model\'s name)' if default == "auto" else ""
     p.add_argument(
         "--format",
-        default="hermes",
-        help=f"model output format: {', '.join(available_formats())}, or a .lark grammar file (default: hermes)",
+        default=default,
+        help=f"model output format: {choices}{more}, or a .lark grammar file (default: {default})",
     )
+
+
+def _demo_model(fmt: Format) -> str:
+    """The id the embedded server reports: it names the format, so a client's format="auto" finds it."""
+    return f"streamparse-{fmt.name}"
 
 
 def _add_remote(p: argparse.ArgumentParser, base_url_help: str) -> None:
@@ -441,7 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="parse calls server-side into delta.tool_calls, like vLLM's hermes parser",
     )
-    serve.add_argument("--model", default="streamparse-demo", help="model id it reports (default: streamparse-demo)")
+    serve.add_argument(
+        "--model", help="model id it reports (default: streamparse-FORMAT, which format=\"auto\" recognises)"
+    )
     serve.add_argument(
         "--delay", type=float, default=_DEFAULT_DELAY, help=f"seconds per event (default: {_DEFAULT_DELAY})"
     )

@@ -170,11 +170,13 @@ class LiteralArgsReader(Reader):
         self._finish(out, "malformed")
 
     def close(self, held: str, out: list[Event]) -> str:
-        if held and (held.isspace() or self._in_string or any(lit.startswith(held) for lit in self.mode.closers)):
+        if self._in_string:  # the start of a delimiter, cut off inside a string: the call's text
             self.ctx.raw.append(held)
             held = ""
+        return super().close(held, out)
+
+    def cut_off(self, out: list[Event]) -> None:
         self._finish(out, "truncated")
-        return held
 
     def _finish(self, out: list[Event], kind: InvalidKind) -> None:
         calls = self.ctx.calls
