@@ -7,6 +7,7 @@ the tests then look at the calls, the text and the invalid calls.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from streamparse import InvalidToolCall, ReasoningDelta, TextDelta, ToolCallEnd
@@ -28,6 +29,16 @@ def parsed(output: str, fmt: str, **options: Any) -> list[Event]:
     return events
 
 
+def cut_off(before: str, cut: str, fmt: str, **options: Any) -> InvalidToolCall:
+    """Text, then a call the stream cut off at ``cut``: the text stays text, and the call is reported
+    as truncated with the raw text the model wrote for it."""
+    events = parsed(before + cut, fmt, **options)
+    assert text(events) == before and not calls(events)
+    [bad] = invalid(events)
+    assert bad.kind == "truncated" and cut.endswith(bad.raw)
+    return bad
+
+
 def calls(events: list[Event]) -> list[tuple[str, dict[str, Any]]]:
     return [(e.name, e.arguments) for e in events if isinstance(e, ToolCallEnd)]
 
@@ -42,3 +53,24 @@ def text(events: list[Event]) -> str:
 
 def reasoning(events: list[Event]) -> str:
     return "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+
+
+@dataclass(frozen=True)
+class Unfit:
+    """A value no reading of which fits its schema: it stays the raw text, and the call is reported
+    (``invalid_arguments``) with it, never with an invented value."""
+
+    value: Any
+
+
+def typed(output: str, fmt: str, tools: list[dict[str, Any]], key: str = "v") -> Any:
+    """The value of argument ``key`` of the one call in ``output`` (an :class:`Unfit` when the call is
+    reported for arguments that do not fit the tool's schema)."""
+    events = parsed(output, fmt, tools=tools)
+    ends = calls(events)
+    if ends:
+        [(_, arguments)] = ends
+        return arguments[key]
+    [bad] = invalid(events)
+    assert bad.kind == "invalid_arguments" and bad.arguments is not None, bad
+    return Unfit(bad.arguments[key])
