@@ -110,6 +110,20 @@ class Assembler:
         call.key = key
         call.streaming = False
 
+    def fresh_key(self, key: str) -> bool:
+        """Can the current call still take argument ``key``? Not one it has (or is reading); with the
+        tool's schema known, only one of its parameters."""
+        call = self.call
+        if call is None:
+            return True
+        if key == call.key or key in call.members:
+            return False
+        if self._tools is None or call.name is None:
+            return True
+        parameters = self._tools.get(call.name)
+        known = parameters.get("properties") if parameters is not None else None
+        return not isinstance(known, Mapping) or key in known
+
     def _schema(self, call: Call) -> Mapping[str, Any] | None:
         if self._tools is None or call.name is None or call.key is None:
             return None

@@ -187,8 +187,12 @@ class Parser:
                 self._set_mode(self._node.mode(mode.terminal), self._opening)
                 pos = end
                 continue
-            if transition.confirm is not None:
-                verdict = transition.confirm.opens(s, end, at_end)
+            confirm = transition.confirm
+            if confirm is not None:
+                if transition.strict:
+                    verdict = confirm.structure_follows(s, end, at_end, self._ctx)
+                else:
+                    verdict = confirm.opens(s, end, at_end)
                 if verdict is None:
                     self._held = s[stop:]
                     return

@@ -12,6 +12,15 @@ if TYPE_CHECKING:
     from ..formats import Mode
 
 _NOT_IN_NAME = frozenset(" \t\r\n{}[]\"'<>")
+_PIECE_MAX = 256  # a name or key longer than this is text, not markup (bounds what confirming holds back)
+
+
+def _well_formed(text: str, complete: bool) -> bool:
+    """Could ``text`` (trimmed) be a name or a key, or, not ``complete``, the start of one?"""
+    core = text.strip()
+    if len(core) > _PIECE_MAX or not _NOT_IN_NAME.isdisjoint(core):
+        return False
+    return bool(core) or not complete
 
 
 def name_error(name: str) -> str | None:
@@ -47,6 +56,11 @@ class NameReader(_Piece):
     """A call's name (trimmed); the call is announced once it is complete."""
 
     __slots__ = ()
+    piece = True
+
+    @classmethod
+    def accepts(cls, text: str, ctx: Context | None, complete: bool) -> bool:
+        return _well_formed(text, complete)
 
     @classmethod
     def opens(cls, s: str, i: int, at_end: bool) -> bool | None:
@@ -92,6 +106,12 @@ class KeyReader(_Piece):
     """An argument's name (trimmed)."""
 
     __slots__ = ()
+    piece = True
+
+    @classmethod
+    def accepts(cls, text: str, ctx: Context | None, complete: bool) -> bool:
+        # Inside a value, a key tag is markup only for an argument this call may still take.
+        return _well_formed(text, complete) and (not complete or ctx is None or ctx.calls.fresh_key(text.strip()))
 
     @classmethod
     def opens(cls, s: str, i: int, at_end: bool) -> bool | None:
@@ -113,6 +133,7 @@ class ValueReader(_Piece):
     __slots__ = ("_streams",)
     any_text = True
     confirms = True
+    data = True
     policy: ClassVar[Policy] = "schema"
 
     def __init__(self, mode: Mode, ctx: Context, opening: str) -> None:
