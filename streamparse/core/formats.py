@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import FormatError
 from .events import Event
-from .grammar import CALL_RULE, Grammar, Stack
+from .grammar import CALL_RULE, MALFORMED_RULE, Grammar, Stack
 from .readers import READERS, Context, Reader
 from .readers.base import first_non_space
 
@@ -180,11 +180,14 @@ class Node:
 class Transition:
     """What shifting one literal (or ending one content by itself) does."""
 
-    __slots__ = ("target", "ends_call", "opener", "confirm", "strict")
+    __slots__ = ("target", "ends_call", "malformed", "opener", "confirm", "strict")
 
-    def __init__(self, target: Node, ends_call: bool, opener: bool, confirm: Node | None, strict: bool = False) -> None:
+    def __init__(
+        self, target: Node, ends_call: bool, opener: bool, confirm: Node | None, strict: bool = False, malformed: bool = False
+    ) -> None:
         self.target = target
         self.ends_call = ends_call  # a `call` rule is complete
+        self.malformed = malformed  # a `malformed` rule is complete: the call is invalid
         self.opener = opener  # the literal opens an item (it belongs to what follows, not to what it ends)
         self.confirm = confirm  # the literal counts only if what follows can continue from this node
         self.strict = strict  # ... and, as it ends data, only if structure follows (Node.structure_follows)
@@ -326,7 +329,7 @@ class Format:
         reader = READERS[content]
         strict = reader.data
         confirm = target if strict else None if target.anything or not reader.confirms else target
-        return Transition(target, CALL_RULE in reduced, literal in self.openers, confirm, strict)
+        return Transition(target, CALL_RULE in reduced, literal in self.openers, confirm, strict, MALFORMED_RULE in reduced)
 
     def reasoning_opener(self) -> str:
         """The literal that opens a reasoning block at the start."""

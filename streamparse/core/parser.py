@@ -209,6 +209,8 @@ class Parser:
     def _shift(self, mode: Mode, transition: Transition, literal: str, out: list[Event]) -> None:
         """Move on through ``transition`` (after ``literal``, which may be empty)."""
         calls = self._ctx.calls
+        if transition.malformed:
+            calls.taint(f"tool call is malformed: {literal!r} came before the rest of the call's syntax")
         if transition.ends_call:
             calls.end(out)
         node = transition.target
