@@ -103,7 +103,8 @@ class Node:
         return None if undecided else False
 
     def piece_follows(self, s: str, i: int, at_end: bool, ctx: Context | None) -> bool | None:
-        """Is ``s[i:]`` a well-formed piece up to the literal that ends it (None: not decided yet)?"""
+        """Is ``s[i:]`` a well-formed piece up to the literal that ends it, and can what follows that
+        literal continue from there (None: not decided yet)?"""
         assert self.piece is not None
         mode = self.mode(self.piece)
         m = mode.search(s, i)
@@ -111,7 +112,11 @@ class Node:
             if not mode.reader.accepts(s[i : len(s) if m is None else m.start()], ctx, False):
                 return False
             return True if at_end else None
-        return mode.reader.accepts(s[i : m.start()], ctx, True)
+        if not mode.reader.accepts(s[i : m.start()], ctx, True):
+            return False
+        # `<function=name> to call.` in prose: the name is fine, but no call follows it.
+        transition = mode.transition(m.group(), True)
+        return transition is not None and transition is not DROP and transition.target.opens(s, m.end(), at_end)
 
     def structure_follows(self, s: str, i: int, at_end: bool, ctx: Context) -> bool | None:
         """Does structure continue at ``s[i:]``: a well-formed piece, or (after whitespace) a literal,
