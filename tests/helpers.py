@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from streamparse import Format, Parser
 from streamparse.core.events import Event, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallDelta
@@ -28,8 +29,8 @@ def without_errors(events: Iterable[Event]) -> list[Event]:
     return [InvalidToolCall(index=e.index, raw=e.raw, error="") if type(e) is InvalidToolCall else e for e in events]
 
 
-def run(pieces: Iterable[str], format: str | Format = "hermes") -> list[Event]:
-    parser = Parser(format)
+def run(pieces: Iterable[str], format: str | Format = "hermes", **options: Any) -> list[Event]:
+    parser = Parser(format, **options)
     events: list[Event] = []
     for piece in pieces:
         events += parser.feed(piece)
@@ -44,11 +45,14 @@ def random_cuts(text: str, rng: random.Random, most: int = 12) -> list[str]:
     return [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
 
 
-def three_ways(text: str, format: str | Format = "hermes", seeds: Sequence[int] = range(5)) -> list[Event]:
-    """Events for ``text`` fed whole, a character at a time, and in random pieces; all must agree."""
-    whole = merge(run([text], format))
-    assert merge(run(list(text), format)) == whole, "one character at a time differs from whole"
+def three_ways(text: str, format: str | Format = "hermes", seeds: Sequence[int] = range(5), **options: Any) -> list[Event]:
+    """Events for ``text`` fed whole, a character at a time, and in random pieces; all must agree.
+
+    ``options`` go to the parser (``tools``, ``in_reasoning``).
+    """
+    whole = merge(run([text], format, **options))
+    assert merge(run(list(text), format, **options)) == whole, "one character at a time differs from whole"
     for seed in seeds:
         pieces = random_cuts(text, random.Random(seed))
-        assert merge(run(pieces, format)) == whole, f"pieces {pieces!r} differ from whole"
+        assert merge(run(pieces, format, **options)) == whole, f"pieces {pieces!r} differ from whole"
     return whole

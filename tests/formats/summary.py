@@ -1,0 +1,44 @@
+"""What one model output comes to, for the per-format conformance tests.
+
+Each output is parsed three ways (whole, a character at a time, in random
+pieces), which must agree, and its events must keep the streaming contract;
+the tests then look at the calls, the text and the invalid calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamparse import InvalidToolCall, ReasoningDelta, TextDelta, ToolCallEnd
+from streamparse.core.events import Event
+
+from ..helpers import three_ways
+from ..test_formats import check_contract
+
+
+def tool(name: str, **properties: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI tool definition whose parameters are ``properties``."""
+    return {"type": "function", "function": {"name": name, "parameters": {"type": "object", "properties": properties}}}
+
+
+def parsed(output: str, fmt: str, **options: Any) -> list[Event]:
+    """The merged events of ``output`` (the same under any chunking), checked against the contract."""
+    events = three_ways(output, fmt, **options)
+    check_contract(events)
+    return events
+
+
+def calls(events: list[Event]) -> list[tuple[str, dict[str, Any]]]:
+    return [(e.name, e.arguments) for e in events if isinstance(e, ToolCallEnd)]
+
+
+def invalid(events: list[Event]) -> list[InvalidToolCall]:
+    return [e for e in events if isinstance(e, InvalidToolCall)]
+
+
+def text(events: list[Event]) -> str:
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+def reasoning(events: list[Event]) -> str:
+    return "".join(e.text for e in events if isinstance(e, ReasoningDelta))
