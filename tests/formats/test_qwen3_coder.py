@@ -269,6 +269,20 @@ def test_a_whole_nested_call_inside_a_value_cuts_it() -> None:
     assert text(events) == "\n" + tail + "\n</parameter>\n</function>\n</tool_call>"
 
 
+def test_a_nested_call_to_another_tool_inside_a_value_cuts_it_too() -> None:
+    # vLLM keeps both calls and the second value whole; here (1) foo is not among the tools, so
+    # its call is invalid, and (2) the value is cut where `</parameter>\n</function>` follows,
+    # as above.  Nothing is lost: the rest is text.
+    nested = 'template = """\n<tool_call>\n<function=foo>\n<parameter=bar>baz</parameter>\n</function>\n</tool_call>\n"""'
+    first = "<tool_call>\n<function=foo>\n<parameter=bar>baz</parameter>\n</function>\n</tool_call>"
+    output = first + "\n\n" + call("write_file", ("path", "fixture.py"), ("content", nested))
+    events = parsed(output, FMT, tools=[WRITE_FILE])
+    [foo] = invalid(events)
+    assert (foo.kind, foo.arguments) == ("unknown_tool", {"bar": "baz"})
+    assert calls(events) == [("write_file", {"path": "fixture.py", "content": nested.split("</parameter>")[0]})]
+    assert text(events) == '\n\n\n"""\n</parameter>\n</function>\n</tool_call>'
+
+
 def test_an_opener_followed_by_prose_is_text() -> None:
     # vLLM: an inline <tool_call>example</tool_call> in narrative text keeps the text around it.
     output = "I'll show: <tool_call>example</tool_call>. Now real:\n" + call("log", ("msg", "hi"))
