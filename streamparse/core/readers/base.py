@@ -135,5 +135,9 @@ class Reader:
             elif any(lit.startswith(held) for lit in self.mode.closers):
                 self.ctx.raw.append(held)
                 held = ""
-        self.end(out)
+        self.cut(out)
         return held
+
+    def cut(self, out: list[Event]) -> None:
+        """The content was cut off by the end of the stream (default: it ends there)."""
+        self.end(out)

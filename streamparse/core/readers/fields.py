@@ -73,6 +73,12 @@ class NameReader(_Piece):
         name = self.text.strip()
         self.ctx.calls.name(name, name_error(name))
 
+    def cut(self, out: list[Event]) -> None:
+        # The call is cut off, not malformed: keep what reads as its name so far.
+        name = self.text.strip()
+        if name_error(name) is None:
+            self.ctx.calls.name(name)
+
 
 class IdReader(_Piece):
     """A call's id, kept as written (trimmed).
