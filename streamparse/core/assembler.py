@@ -69,6 +69,8 @@ class Assembler:
             self.taint(error)
         elif call.name is None:
             call.name = name
+        elif name != call.name:  # a format that writes the name twice (a header and the call)
+            self.taint(f"tool call is named both {call.name!r} and {name!r}")
 
     def id(self, ident: str) -> None:
         call = self.current()
