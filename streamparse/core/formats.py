@@ -230,8 +230,11 @@ class Mode:
             prefixes = {lit[:k] for lit in keys for k in range(1, len(lit))}
             # A partial literal at the end is held back, also when it is a whole shorter literal.
             part = f"(?P<part>(?:{_alternation(list(prefixes))})\\Z)|" if prefixes else ""
-            self.head = f"{part}(?P<lit>{_alternation(keys)})"
             firsts = {lit[0] for lit in keys}
+            # The lookahead on the first characters lets the regex engine skip text fast (several times
+            # faster on text holding none of them; the match is the same).
+            lead = "".join(re.escape(c) for c in sorted(firsts))
+            self.head = f"(?=[{lead}])(?:{part}(?P<lit>{_alternation(keys)}))"
             self.first: str | None = firsts.pop() if len(firsts) == 1 else None
         else:
             self.head = "(?P<lit>(?!))"
