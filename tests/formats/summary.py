@@ -28,6 +28,16 @@ def parsed(output: str, fmt: str, **options: Any) -> list[Event]:
     return events
 
 
+def cut_off(before: str, cut: str, fmt: str, **options: Any) -> InvalidToolCall:
+    """Text, then a call the stream cut off at ``cut``: the text stays text, and the call is reported
+    as truncated with the raw text the model wrote for it."""
+    events = parsed(before + cut, fmt, **options)
+    assert text(events) == before and not calls(events)
+    [bad] = invalid(events)
+    assert bad.kind == "truncated" and cut.endswith(bad.raw)
+    return bad
+
+
 def calls(events: list[Event]) -> list[tuple[str, dict[str, Any]]]:
     return [(e.name, e.arguments) for e in events if isinstance(e, ToolCallEnd)]
 

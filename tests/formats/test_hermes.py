@@ -11,7 +11,7 @@ import pytest
 
 from streamparse import Parser, ToolCallDelta, ToolCallStart, parse
 
-from .summary import calls, invalid, parsed, reasoning, text, tool
+from .summary import calls, cut_off, invalid, parsed, reasoning, text, tool
 
 FMT = "hermes"
 TOOLS = [tool("get_weather", city={"type": "string"}, unit={"type": "string"}), tool("search", query={"type": "string"})]
@@ -134,14 +134,9 @@ def test_tools_do_not_retype_json_arguments() -> None:
     assert calls(parsed(output, FMT, tools=TOOLS)) == [("get_weather", {"city": 42})]
 
 
-@pytest.mark.parametrize(
-    ("cut", "kind"),
-    [("<tool_call>", "truncated"), ('<tool_call>\n{"na', "truncated"), ('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Bei', "truncated")],
-)
-def test_output_cut_off_inside_a_call(cut: str, kind: str) -> None:
-    events = parsed("Looking. " + cut, FMT)
-    [bad] = invalid(events)
-    assert bad.kind == kind and text(events) == "Looking. " and cut.endswith(bad.raw)
+@pytest.mark.parametrize("cut", ["<tool_call>", '<tool_call>\n{"na', '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Bei'])
+def test_output_cut_off_inside_a_call(cut: str) -> None:
+    cut_off("Looking. ", cut, FMT)
 
 
 def test_reasoning_and_a_call_inside_it() -> None:  # Qwen3 opens <tool_call> before </think> (vLLM, Ollama)

@@ -11,7 +11,7 @@ import pytest
 
 from streamparse import parse
 
-from .summary import calls, invalid, parsed, reasoning, text, tool
+from .summary import calls, cut_off, invalid, parsed, reasoning, text, tool
 
 FMT = "seed_oss"
 WEATHER = tool("get_weather", location={"type": "string"}, unit={"type": "string"})
@@ -91,6 +91,4 @@ def test_tags_inside_a_value() -> None:
 def test_unknown_tool_and_a_cut_off_call() -> None:
     [bad] = invalid(parsed(BARCELONA, FMT, tools=[tool("search")]))
     assert (bad.kind, bad.name) == ("unknown_tool", "get_weather")
-    cut = BARCELONA[: BARCELONA.index("Spain")]
-    [cut_off] = invalid(parsed(cut, FMT))
-    assert cut_off.kind == "truncated" and cut.endswith(cut_off.raw)
+    cut_off("", BARCELONA[: BARCELONA.index("Spain")], FMT)
