@@ -5,7 +5,9 @@ terminals) and of its structure (its rules).  Declared terminals
 (``%declare``) name what lies between literals; the name picks the reader
 that reads it (:data:`streamparse.core.readers.READERS`).  Terminals that no
 rule uses are *options* handed to the readers (e.g. the pattern that reads a
-call's name out of its id).  A rule named ``call`` spans one tool call.
+call's name out of its id).  A rule named ``call`` spans one tool call; a
+rule named ``malformed`` marks a way through a call read only to resync (the
+call is reported invalid).
 
 A :class:`Format` turns the grammar's LALR table into a graph the parser
 walks: a :class:`Node` is a place between two pieces of input, a
