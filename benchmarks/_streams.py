@@ -269,3 +269,56 @@ def all_streams() -> list[Stream]:
         parallel_calls_stream(),
         *(large_call_stream(size) for size in LARGE_SIZES),
     ]
+
+
+# ---------------------------------------------------------------- argument text of three kinds
+
+_IDENTS = (
+    "parser stream token buffer event delta chunk value index path text offset size count result "
+    "state reader writer cache limit items record field schema"
+).split()
+_FOREIGN = (
+    "東京は日本の首都です。", "天気は晴れ、気温は二十度です。", "数据流解析器", "北京欢迎你", "서울의 날씨는 맑음",
+    "Привет, как дела?", "Погода сегодня хорошая.", "Η Αθήνα είναι η πρωτεύουσα.", "Καλημέρα σας!",
+    "السلام عليكم", "नमस्ते दुनिया", "café crème", "naïveté", "Zürich", "São Paulo", "🙂", "🚀", "—", "“quoted”",
+)
+
+
+def ascii_prose(rng: random.Random, nchars: int) -> str:
+    """:func:`prose` with its non-ASCII characters replaced by ``?``."""
+    return prose(rng, nchars).encode("ascii", "replace").decode()
+
+
+def source_code(rng: random.Random, nchars: int) -> str:
+    """ASCII Python source: indentation, quotes and backslashes (escape-heavy once in a JSON string)."""
+    parts: list[str] = []
+    size = 0
+    while size < nchars:
+        name, arg, key = rng.choice(_IDENTS), rng.choice(_IDENTS), rng.choice(_IDENTS)
+        words = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(4, 12)))
+        block = (
+            f"def {name}_{rng.randint(0, 999)}({arg}, *, limit: int = {rng.randint(1, 4096)}) -> dict[str, Any]:\n"
+            f'    """{words.capitalize()}."""\n'
+            f"    out = {{\"{key}\": {arg}, 'n': len({arg})}}\n"
+            f"    for i, item in enumerate({arg}):\n"
+            f"        if item == \"\\n\" or item.startswith('\\\\'):\n"
+            f"            out[f\"{key}_{{i}}\"] = item.replace(\"\\t\", \"    \")\n"
+            f"        elif i > limit:  # {rng.choice(_WORDS)} {rng.choice(_WORDS)}\n"
+            "            break\n"
+            "    return out\n\n\n"
+        )
+        parts.append(block)
+        size += len(block)
+    return "".join(parts)
+
+
+def foreign_text(rng: random.Random, nchars: int) -> str:
+    """Text in several scripts (CJK, Cyrillic, Greek, Arabic, Devanagari) with emoji: mostly multi-byte UTF-8."""
+    parts: list[str] = []
+    size = 0
+    while size < nchars:
+        sentence = " ".join(rng.choice(_FOREIGN) for _ in range(rng.randint(3, 9)))
+        sentence += "\n\n" if rng.random() < 0.2 else " "
+        parts.append(sentence)
+        size += len(sentence)
+    return "".join(parts)

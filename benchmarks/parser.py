@@ -167,20 +167,22 @@ def partial_per_delta(parse_partial: Callable[[str], Any]) -> Callable[[Stream],
     return run
 
 
-def openai_helper(stream: Stream) -> Calls:
+def openai_helper(stream: Stream, input_tools: list[dict[str, Any]] | None = None) -> Calls:
     """openai-python's ChatCompletionStreamState fed the server-side chunks.
 
     Timed per chunk: construct_type(ChatCompletionChunk, dict) (what the client
     does with each decoded SSE payload when strict validation is off, the
     default) + state.handle_chunk(chunk) + json.loads of a call's arguments
-    when its done event arrives.
+    when its done event arrives.  With ``input_tools`` (strict function tools)
+    the state also partial-parses a call's arguments on every chunk
+    (``parsed_arguments``).
     """
     from openai._models import construct_type
     from openai.lib.streaming.chat import ChatCompletionStreamState
     from openai.types.chat import ChatCompletionChunk
 
     chunks = stream.chunks
-    state = ChatCompletionStreamState()
+    state = ChatCompletionStreamState(input_tools=input_tools) if input_tools else ChatCompletionStreamState()
     handle = state.handle_chunk
     loads = json.loads
     calls: Calls = []
@@ -675,18 +677,31 @@ case skipped above {skip_after_s:g} s. ~ marks figures from that estimate: ±2×
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+def options(doc: str, argv: list[str] | None) -> argparse.Namespace:
+    """The command line of the benchmarks that time alternatives (this one, values.py, schema.py)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n", 1)[0])
     ap.add_argument("--budget", type=float, default=1.0, help="seconds per measurement (default 1)")
     ap.add_argument("--skip-after", type=float, default=60.0, help="skip runs estimated above this (s)")
     ap.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def publish(name: str, text: str, args: argparse.Namespace, t0: float) -> int:
+    """Print the section, write it into RESULTS.md unless ``--no-write``, and say how long the run took."""
+    print(text)
+    if not args.no_write:
+        log(f"updated {write_section(name, text)}")
+    log(f"total {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = options(__doc__, argv)
     t0 = time.perf_counter()
-
-    def log(msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
-
     log("building inputs ...")
     streams = all_streams()
     gc.collect()
@@ -699,12 +714,7 @@ def main(argv: list[str] | None = None) -> int:
     loads_us = json_loads_per_chunk(next(s for s in streams if s.key == "calls"))
     env = environment("streamparse-llm", "msgspec", "lark", "jiter", "partial-json-parser", "openai", "pydantic")
     text = report(cells, budget_s=args.budget, skip_after_s=args.skip_after, loads_us=loads_us, env=env)
-    print(text)
-    if not args.no_write:
-        path = write_section("parser.py", text)
-        log(f"updated {path}")
-    log(f"total {time.perf_counter() - t0:.0f} s")
-    return 0
+    return publish("parser.py", text, args, t0)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from .errors import (
 )
 from .wire.folding import ChunkFolder
 from .core.events import Event, Usage
-from .core.formats import Format
+from .core.formats import Format, format_for_model, load_format
 from .core.message import Message
 from .wire.sse import SSEDecoder
 from .wire.payloads import ChunkChoice, StreamPayload, decode_completion, decode_error_body
@@ -155,7 +155,13 @@ class Client:
         headers: dict[str, str] | None = None,
         max_event_size: int = 16 * 1024 * 1024,
         in_reasoning: bool = False,
+        skip_special_tokens: bool | None = None,
+        values: bool = False,
     ) -> None:
+        """``format``: how the model writes its calls (a format name, ``"auto"`` to pick it from the
+        model's name, or a :class:`Format`).  ``skip_special_tokens``: sent with every request when
+        set; by default ``false`` is sent when the format's literals are special tokens, so the
+        server keeps them in the text."""
         self.base_url = (base_url or _env("STREAMPARSE_BASE_URL", "OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.model = model or _env("STREAMPARSE_MODEL")
         key = api_key or _env("STREAMPARSE_API_KEY", "OPENAI_API_KEY")
@@ -166,7 +172,20 @@ class Client:
         self.retries = retries
         self.max_event_size = max_event_size
         self.in_reasoning = in_reasoning  # content starts inside a reasoning block (Qwen3 thinking, no reasoning parser)
+        self.skip_special_tokens = skip_special_tokens
+        self.values = values  # streams add the values inside each call's arguments (ToolCallValueDelta, ToolCallValue)
         self._session: aiohttp.ClientSession | None = None
+
+    def parsing_format(self) -> Format:
+        """The format the model's text is parsed with (``"auto"``: from the model's name, once known)."""
+        fmt = self.format
+        if isinstance(fmt, Format):
+            return fmt
+        if fmt == "auto":
+            if self.model is None:
+                raise UsageError('format="auto" needs the model\'s name; pass model= or send a request first')
+            fmt = format_for_model(self.model)
+        return load_format(fmt)
 
     async def __aenter__(self) -> Client:
         return self
@@ -216,7 +235,9 @@ class Client:
         ``headers`` are added to this request's; ``recorder`` receives its
         wire stamps (see :class:`Recorder`).
         """
-        return Stream(self, self._body(messages, tools, params, stream=True), headers=headers, recorder=recorder)
+        return Stream(
+            self, self._body(messages, tools, params, stream=True), tools=tools, headers=headers, recorder=recorder
+        )
 
     async def chat(
         self,
@@ -233,7 +254,7 @@ class Client:
         except msgspec.DecodeError as exc:
             raise LLMStreamError(f"undecodable response: {exc}") from exc
         choice = completion.choices[0] if completion.choices else None
-        out = ChunkFolder(self.format, in_reasoning=self.in_reasoning)
+        out = ChunkFolder(self.parsing_format(), tools=tools, in_reasoning=self.in_reasoning)
         if choice is not None and choice.message is not None:
             # A whole message has the shape of one delta; its calls have no index: their position is it.
             calls = [msgspec.structs.replace(call, index=i) for i, call in enumerate(choice.message.tool_calls or ())]
@@ -291,6 +312,12 @@ class Client:
                     raise LLMStreamError("the server serves no model; pass model=")
                 self.model = models[0]
             body = {**body, "model": self.model}
+        if "skip_special_tokens" not in body:
+            skip = self.skip_special_tokens
+            if skip is None and self.parsing_format().special_tokens != "no":
+                skip = False  # the format's literals are special tokens: keep them in the text
+            if skip is not None:
+                body = {**body, "skip_special_tokens": skip}
         data = msgspec.json.encode(body)
         r = self.retries
         async for attempt in stamina.retry_context(
@@ -382,16 +409,18 @@ class Stream:
         client: Client,
         body: dict[str, Any],
         *,
+        tools: Sequence[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         recorder: Recorder | None = None,
     ) -> None:
         self._client = client
         self._body = body
+        self._tools = tools
         self._headers = headers
         self._recorder = recorder
         self._resp: aiohttp.ClientResponse | None = None
         self._sse = SSEDecoder(max_event_size=client.max_event_size)
-        self._folder = ChunkFolder(client.format, in_reasoning=client.in_reasoning)
+        self._folder_made: ChunkFolder | None = None  # made once the model (and so an "auto" format) is known
         self._ready: list[Event] = []
         self._next = 0
         self._started = False  # a byte of the body arrived: no more retries, idle timeout now
@@ -400,8 +429,20 @@ class Stream:
         self._error: LLMError | None = None  # raised once the events before it are handed out
 
     @property
+    def _folder(self) -> ChunkFolder:
+        folder = self._folder_made
+        if folder is None:
+            client = self._client
+            folder = self._folder_made = ChunkFolder(
+                client.parsing_format(), tools=self._tools, in_reasoning=client.in_reasoning, values=client.values
+            )
+        return folder
+
+    @property
     def message(self) -> Message:
         """What was received so far, folded into a message."""
+        if self._folder_made is None:
+            return Message()
         return self._folder.message
 
     def __aiter__(self) -> Stream:
@@ -544,8 +585,9 @@ class Stream:
 
     def _fail(self, error: LLMError) -> None:
         """Hand out what came before, then raise ``error`` carrying everything received."""
-        self._folder.close()
-        error.partial = self._folder.message
+        if self._folder_made is not None:
+            self._folder_made.close()
+        error.partial = self.message
         self._error = error
         self._done = True
         self._close_connection()

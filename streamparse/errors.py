@@ -6,7 +6,7 @@ Malformed model output is never an exception: it becomes an
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .core.message import Message
@@ -20,12 +20,20 @@ class UsageError(StreamParseError):
     """The API was called in a way it does not allow (e.g. ``feed`` after ``close``)."""
 
 
+class ToolArgumentsError(StreamParseError):
+    """A model's tool-call arguments do not fit the tool's parameters (the message says where)."""
+
+
 class FormatError(StreamParseError):
     """A model format is unknown or its grammar is not usable by the machine."""
 
 
 class SSEError(StreamParseError):
     """The byte stream is not a usable server-sent-events stream."""
+
+
+class ChatRequestError(StreamParseError):
+    """A browser's chat request body that the relay cannot turn into messages (answered with HTTP 400)."""
 
 
 class EventTooLargeError(SSEError):
@@ -115,3 +123,23 @@ class LLMDisconnectedError(LLMConnectionError, LLMStreamError):
 
     Both a connection error and a failed stream, so either ``except`` catches it.
     """
+
+
+class AgentError(LLMError):
+    """A request failed during an agent run (:class:`~streamparse.agent.Agent`), mid-stream or before it.
+
+    ``error`` (also ``__cause__``) is the client's own error, ``turn`` the
+    failed turn (from 1), ``partial`` what that turn's response said before
+    the failure. ``messages`` is the conversation up to the failure, ready to
+    send again: the run's first messages, every finished turn, then the
+    partial assistant message with one ``tool`` message per call it
+    completed (the tool's result if it finished in time, else an error
+    saying it was cancelled), so nothing the model wrote or a tool returned
+    is lost.
+    """
+
+    def __init__(self, error: LLMError, *, turn: int, messages: list[dict[str, Any]]) -> None:
+        super().__init__(f"agent turn {turn}: {error}", partial=error.partial)
+        self.error = error
+        self.turn = turn
+        self.messages = messages

@@ -27,13 +27,15 @@ import stamina
 
 import streamparse
 from streamparse.cli import main
-from streamparse.cli.demo import DEMO_CALLS, get_time, get_weather, run_tool
+from streamparse.agent import AnyAgentEvent, ToolFinished, ToolStarted, TurnEnd, TurnStart
+from streamparse.cli.demo import DEMO_CALLS, demo_tools, get_time, get_weather
 from streamparse.cli.views import LineView, RichView, make_view
-from streamparse.core.events import AnyEvent, Event, Finish, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallEnd
+from streamparse.core.events import Event, Finish, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallEnd
+from streamparse.errors import ToolArgumentsError
 from streamparse.core.message import Message
 from streamparse.server import Fault, Reply, Server
 
-decode_event = msgspec.json.Decoder(AnyEvent).decode
+decode_event = msgspec.json.Decoder(AnyAgentEvent).decode
 TWO_CALLS = [("get_weather", {"city": "Paris"}), ("get_time", {"timezone": "Asia/Tokyo"})]
 HERMES = 'Sure.<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call> Done.'
 ENV = {**os.environ, "PYTHONIOENCODING": "utf-8"}
@@ -75,14 +77,19 @@ def events_of(out: str) -> list[Event]:
 
 
 def turns(events: list[Event]) -> list[list[Event]]:
-    """Events split after each Finish."""
-    out: list[list[Event]] = [[]]
+    """An agent run's events split into turns, from each TurnStart to its TurnEnd."""
+    out: list[list[Event]] = []
     for event in events:
-        out[-1].append(event)
-        if type(event) is Finish:
+        if type(event) is TurnStart:
+            assert not out or type(out[-1][-1]) is TurnEnd, "a turn started before the last one ended"
             out.append([])
-    assert out[-1] == [], "events after the last Finish"
-    return out[:-1]
+        out[-1].append(event)
+    assert type(out[-1][-1]) is TurnEnd, "the last turn has no end"
+    return out
+
+
+def tool_results(events: list[Event]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(e.name, e.status, json.loads(e.content)) for e in events if type(e) is ToolFinished]
 
 
 def calls(events: list[Event]) -> list[tuple[str, dict[str, Any]]]:
@@ -106,20 +113,26 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
 
 @pytest.mark.parametrize("server_side", [False, True], ids=["tags-in-content", "tool-parser"])
 def test_demo_plain(capsys: pytest.CaptureFixture[str], server_side: bool) -> None:
-    argv = ["demo", "--plain", "--delay", "0"] + (["--tool-parser"] if server_side else [])
+    argv = ["demo", "--plain", "--delay", "0", "--tool-latency", "0"] + (["--tool-parser"] if server_side else [])
     assert main(argv) == 0
     first, second = turns(events_of(capsys.readouterr().out))
     assert calls(first) == TWO_CALLS
     assert "look both up at once" in text(first, ReasoningDelta)
     assert text(first).strip() == "Let me check both at once."
-    assert type(first[-1]) is Finish and first[-1].finish_reason == ("tool_calls" if server_side else "stop")
+    (finish,) = [e for e in first if type(e) is Finish]
+    assert finish.finish_reason == ("tool_calls" if server_side else "stop")
+    assert tool_results(first) == [
+        ("get_weather", "ok", get_weather("Paris")),
+        ("get_time", "ok", get_time("Asia/Tokyo")),
+    ]
     answer = text(second)
     assert "18 °C and partly cloudy in Paris" in answer and "Tokyo is 21:00" in answer
-    assert type(second[-1]) is Finish and second[-1].finish_reason == "stop"
+    assert type(second[-2]) is Finish and second[-2].finish_reason == "stop"
+    assert type(second[-1]) is TurnEnd and second[-1].stop_reason == "answered"
 
 
 def test_demo_as_module() -> None:
-    """``python -m streamparse demo`` with its default delay; stdout is a pipe, so JSON lines.
+    """``python -m streamparse demo`` with its defaults; stdout is a pipe, so JSON lines.
 
     How quick it is belongs to the benchmarks, not here: the timeout only stops a hang.
     """
@@ -130,6 +143,14 @@ def test_demo_as_module() -> None:
     assert result.stderr == ""
     first, second = turns(events_of(result.stdout))
     assert calls(first) == TWO_CALLS
+    # Each tool started while the model still wrote: at its call's end, before the response's end.
+    ends = {e.index: i for i, e in enumerate(first) if type(e) is ToolCallEnd}
+    starts = {e.index: i for i, e in enumerate(first) if type(e) is ToolStarted}
+    finish = next(i for i, e in enumerate(first) if type(e) is Finish)
+    assert ends.keys() == starts.keys() == {0, 1}
+    assert all(ends[i] < starts[i] < finish for i in ends)
+    end = first[-1]
+    assert type(end) is TurnEnd and end.calls == 2 and end.saved > 0
 
 
 def test_demo_tools() -> None:
@@ -137,8 +158,21 @@ def test_demo_tools() -> None:
     assert get_weather("Lyon") == get_weather("Lyon")  # unknown cities: deterministic too
     assert get_time("Asia/Tokyo")["time"] == get_time("tokyo")["time"] == "21:00"
     assert "error" in get_time("Mars/Olympus")
-    assert "bad arguments" in json.loads(run_tool("get_weather", {"town": "Paris"}))["error"]
-    assert "unknown tool" in json.loads(run_tool("nope", {}))["error"]
+    weather, clock = demo_tools()
+    assert weather.spec["function"] == {
+        "name": "get_weather",
+        "description": "Current weather in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string", "description": "City name, e.g. Paris"}},
+            "required": ["city"],
+            "additionalProperties": False,
+        },
+    }
+    assert clock.spec["function"]["parameters"]["required"] == ["timezone"]
+    assert asyncio.run(clock.bind({"timezone": "Asia/Tokyo"})())["time"] == "21:00"
+    with pytest.raises(ToolArgumentsError, match="unknown field `town`"):
+        weather.bind({"town": "Paris"})
 
 
 # -- parse --------------------------------------------------------------------
@@ -276,14 +310,20 @@ def demo_events() -> list[Event]:
     parser = streamparse.Parser("hermes")
     events = [e for piece in re.split(r"(?<=[a-z]) ", DEMO_CALLS) for e in parser.feed(piece + " ")]
     invalid = InvalidToolCall(index=2, raw="<tool_call>{", error="not JSON")
-    return [*events, *parser.close(), invalid, Finish(finish_reason="stop")]
+    started = ToolStarted(index=1, id="call_1", name="get_time", at=0.5)
+    finished = [
+        ToolFinished(index=0, id="call_0", name="get_weather", status="ok", content='{"temp_c":18}', at=0.6, duration=0.3),
+        ToolFinished(index=1, id="call_1", name="get_time", status="timeout", content="{}", at=0.8, duration=0.3),
+    ]
+    end = TurnEnd(turn=1, calls=3, response=0.7, wall=0.8, tools=0.6, saved=0.5, stop_reason=None)
+    return [TurnStart(turn=1), *events, *parser.close(), invalid, started, Finish(finish_reason="stop"), *finished, end]
 
 
 def test_rich_view() -> None:
     from rich.console import Console
 
     out = io.StringIO()
-    view = RichView(Console(file=out, force_terminal=True, width=120, color_system=None))
+    view = RichView(Console(file=out, force_terminal=True, width=200, color_system=None))
     view.note("user", "Weather?")
     view.start()
     for event in demo_events():
@@ -297,9 +337,12 @@ def test_rich_view() -> None:
         '✓ get_weather {"city":"Paris"}',
         "✓ get_time",
         "✗ invalid tool call: not JSON",
+        '← get_weather {"temp_c":18}  ran 300 ms, done',
+        "← get_time timeout: {}  ran 300 ms, done",
         "first token",
         "get_time done",
         "finish stop",
+        "tools 600 ms, 500 ms saved vs running them after the response",
     )
     for part in expected:
         assert part in shown, part
@@ -318,7 +361,10 @@ def test_line_view() -> None:
     assert lines[2].startswith('-> get_weather {"city": "Paris"}  [done at ')
     assert lines[3].startswith('-> get_time {"timezone": "Asia/Tokyo"}  [done at ')
     assert lines[4].startswith("[invalid tool call] not JSON")
-    assert lines[5].startswith("(first token ") and len(lines) == 6
+    assert lines[5] == '<- get_weather {"temp_c":18}  [ran 300 ms to 600 ms]'
+    assert lines[6] == "<- get_time timeout: {}  [ran 500 ms to 800 ms]"
+    assert lines[7].startswith("(first token ") and len(lines) == 8
+    assert lines[7].endswith(", tools 600 ms, 500 ms saved vs running them after the response)")
 
 
 def test_views_for_pipes_are_json_lines() -> None:

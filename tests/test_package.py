@@ -29,6 +29,15 @@ def test_client_is_exported_lazily() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_agent_is_exported_lazily_without_aiohttp() -> None:
+    code = (
+        "import streamparse, sys; assert 'asyncio' not in sys.modules; "
+        "from streamparse import Agent, tool; assert Agent.__name__ == 'Agent' and callable(tool); "
+        "assert 'aiohttp' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_grammars_found_from_this_install(tmp_path: Path) -> None:
     # The suite runs from the README's editable install: grammars come from the top-level folder.
     out = subprocess.run([sys.executable, "-c", USE], check=True, capture_output=True, text=True, cwd=tmp_path)

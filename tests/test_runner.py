@@ -306,7 +306,8 @@ async def test_request_rate_is_followed_and_duration_stops_sending() -> None:
     gaps = [(b - a) / 1e6 for a, b in zip(starts, starts[1:])]
     assert statistics.median(gaps) == pytest.approx(10, abs=1.5)
     late = [r.t.start_ms - r.t.scheduled_ms for r in records if r.t.start_ms is not None and r.t.scheduled_ms is not None]
-    assert statistics.median(late) < 2.0
+    # Sent on schedule, not systematically late (a loose bound: a loaded CI machine delays wake-ups).
+    assert statistics.median(late) < 10.0
 
 
 def test_sweep_steps() -> None:

@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import zlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-import msgspec
+from ..agent import Tool
 
 if TYPE_CHECKING:  # the server loads aiohttp
     from ..server import Reply
 
 
-DEMO_PROMPT = "What's the weather in Paris, and what time is it in Tokyo?"
+P = ParamSpec("P")
+R = TypeVar("R")
 
-DEMO_TOOLS: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Current weather in a city.",
-            "parameters": {
-                "type": "object",
-                "properties": {"city": {"type": "string", "description": "City name, e.g. Paris"}},
-                "required": ["city"],
-            },
-        },
-    },
-    {
-        "type": "function",
-        "function": {
-            "name": "get_time",
-            "description": "Current local time in an IANA time zone.",
-            "parameters": {
-                "type": "object",
-                "properties": {"timezone": {"type": "string", "description": "e.g. Asia/Tokyo"}},
-                "required": ["timezone"],
-            },
-        },
-    },
-]
+DEMO_PROMPT = "What's the weather in Paris, and what time is it in Tokyo?"
 
 # The tools are offline stand-ins, deterministic so the demo and its tests
 # always tell the same story: a weather table and a fixed clock
@@ -68,7 +46,12 @@ _ZONES = {
 
 
 def get_weather(city: str) -> dict[str, Any]:
-    """The demo's weather tool: known cities from a table, others from a checksum of the name."""
+    """Current weather in a city.
+
+    Args:
+        city: City name, e.g. Paris
+    """
+    # Known cities from a table, others from a checksum of the name.
     known = _WEATHER.get(city.strip().lower())
     if known is None:
         seed = zlib.crc32(city.strip().lower().encode())
@@ -77,7 +60,12 @@ def get_weather(city: str) -> dict[str, Any]:
 
 
 def get_time(timezone: str) -> dict[str, Any]:
-    """The demo's clock tool: an IANA zone (or its city, e.g. ``Tokyo``) on the demo's fixed date."""
+    """Current local time in an IANA time zone.
+
+    Args:
+        timezone: e.g. Asia/Tokyo
+    """
+    # An IANA zone (or its city, e.g. "Tokyo") on the demo's fixed date.
     wanted = timezone.strip().replace(" ", "_").lower()
     zone = next((z for z in _ZONES if wanted in (z.lower(), z.rsplit("/", 1)[-1].lower())), None)
     if zone is None:
@@ -87,20 +75,20 @@ def get_time(timezone: str) -> dict[str, Any]:
     return {"timezone": zone, "place": place, "time": f"{minutes // 60:02d}:{minutes % 60:02d}"}
 
 
-DEMO_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {"get_weather": get_weather, "get_time": get_time}
+def _remote(function: Callable[P, R], latency: float) -> Callable[P, Awaitable[R]]:
+    """``function`` after ``latency`` seconds, as a remote API's round trip would take."""
+
+    @functools.wraps(function)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        await asyncio.sleep(latency)
+        return function(*args, **kwargs)
+
+    return call
 
 
-def run_tool(name: str, arguments: dict[str, Any]) -> str:
-    """Call a demo tool; the JSON text of its result (or of the error) for the ``tool`` message."""
-    function = DEMO_FUNCTIONS.get(name)
-    if function is None:
-        result: dict[str, Any] = {"error": f"unknown tool {name!r}"}
-    else:
-        try:
-            result = function(**arguments)
-        except (TypeError, AttributeError) as exc:  # a real model's wrong or mistyped arguments
-            result = {"error": f"bad arguments for {name}: {exc}"}
-    return msgspec.json.encode(result).decode()
+def demo_tools(latency: float = 0.0) -> list[Tool[..., Any]]:
+    """The demo's tools for the agent runner, each taking ``latency`` seconds."""
+    return [Tool(_remote(function, latency)) for function in (get_weather, get_time)]
 
 
 # Turn 1, as a Qwen3-style model writes it: reasoning, a sentence, two parallel calls.

@@ -18,7 +18,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
@@ -26,21 +26,22 @@ import msgspec
 
 from .._version import __version__
 from ..wire.folding import ChunkFolder
-from ..errors import FormatError, LLMResponseError, StreamParseError
+from ..errors import AgentError, FormatError, LLMResponseError, StreamParseError
 from ..core.events import Event
 from ..core.formats import Format, available_formats, load_format
 from ..core.message import Message, MessageBuilder
 from ..core.parser import Parser
-from .demo import DEMO_PROMPT, DEMO_TOOLS, demo_script, run_tool
+from .demo import DEMO_PROMPT, demo_script, demo_tools
 from .runner import add_commands as add_runner_commands
 from ..wire.sse import SSEDecoder
-from .views import View, make_view
+from .views import View, make_view, show_run
 
 # For types only: client and server load aiohttp (~0.1 s), so the commands
 # import them when they run.
 if TYPE_CHECKING:
     from ..client import Client
-    from ..server import Reply
+    from ..server import Reply, Server
+    from .web_demo import DemoPage
 
 
 class _Abort(Exception):
@@ -89,19 +90,16 @@ def _request_params(args: argparse.Namespace) -> dict[str, Any]:
     return {"tool_choice": args.tool_choice} if args.tool_choice else {}
 
 
-async def _converse(client: Client, view: View, params: dict[str, Any], max_turns: int = 4) -> None:
-    """The agent loop: stream a response, run the calls it made, send the results back, repeat."""
-    messages: list[dict[str, Any]] = [{"role": "user", "content": DEMO_PROMPT}]
+async def _converse(client: Client, view: View, params: dict[str, Any], tool_latency: float) -> None:
+    """The agent loop (:mod:`streamparse.agent`): each tool starts the moment its call is complete."""
+    from ..agent import Agent
+
     view.note("user", DEMO_PROMPT)
-    for _ in range(max_turns):
-        message = await _respond(client, messages, DEMO_TOOLS, view, params)
-        messages.append(message.to_message())
-        if not message.tool_calls:
-            return
-        for call in message.tool_calls:
-            result = run_tool(call.name, call.arguments)
-            view.note("tool", f"{call.name} → {result}")
-            messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+    try:
+        async with Agent(client, demo_tools(tool_latency), max_turns=4).run(DEMO_PROMPT, **params) as run:
+            await show_run(run, view)
+    except AgentError as exc:
+        raise exc.error from None  # the view showed what came; report the server's own error
 
 
 async def _demo(args: argparse.Namespace, fmt: Format, view: View) -> None:
@@ -109,7 +107,7 @@ async def _demo(args: argparse.Namespace, fmt: Format, view: View) -> None:
     if args.base_url:
         async with _client(args, fmt) as client:
             view.note("demo", f"{client.base_url}, tools passed in the request")
-            await _converse(client, view, params)
+            await _converse(client, view, params, args.tool_latency)
         return
     from ..server import Server
 
@@ -118,11 +116,13 @@ async def _demo(args: argparse.Namespace, fmt: Format, view: View) -> None:
         where = "delta.tool_calls (server-side parser)" if args.tool_parser else "Hermes tags in content"
         view.note("demo", f"embedded server at {server.base_url}; calls arrive as {where}")
         async with _client(args, fmt, server.base_url, args.model or server.model) as client:
-            await _converse(client, view, params)
+            await _converse(client, view, params, args.tool_latency)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     fmt = _load_format(args.format)
+    if args.web:
+        return _demo_web(args, fmt)
     asyncio.run(_demo(args, fmt, make_view(args.plain)))
     return 0
 
@@ -219,12 +219,8 @@ def _cycle(replies: list[Reply]) -> Callable[[dict[str, Any]], Reply]:
     return lambda request: next(turns)
 
 
-async def _serve(args: argparse.Namespace, script: Callable[[dict[str, Any]], Reply]) -> None:
-    from ..server import Server
-
-    server = Server(
-        script, tool_parser=args.tool_parser, model=args.model, delay=args.delay, host=args.host, port=args.port
-    )
+async def _serve(args: argparse.Namespace, server: Server, banner: Callable[[], str], page: DemoPage | None = None) -> None:
+    """Run ``server`` until Ctrl-C or SIGTERM; ``banner()`` (with the real port) is printed once it listens."""
     try:
         await server.start()
     except OSError as exc:
@@ -237,10 +233,44 @@ async def _serve(args: argparse.Namespace, script: Callable[[dict[str, Any]], Re
                 loop.add_signal_handler(sig, stopping.set)
             except (NotImplementedError, RuntimeError):
                 pass  # Windows: Ctrl-C raises KeyboardInterrupt instead, and `finally` still stops the server
-        print(f"streamparse serve: {server.base_url} (model {server.model}; Ctrl-C to stop)", flush=True)
+        print(banner(), flush=True)
         await stopping.wait()
     finally:
         await server.stop()
+        if page is not None:
+            await page.close()
+
+
+def _serve_forever(run: Callable[[], Coroutine[Any, Any, None]], name: str) -> int:
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass  # Ctrl-C where no signal handler could be installed: the normal way to stop
+    print(f"streamparse {name}: stopped")
+    return 0
+
+
+def _demo_web(args: argparse.Namespace, fmt: Format) -> int:
+    from ..server import Server
+    from .web_demo import DemoPage
+
+    async def run() -> None:
+        server = Server(
+            demo_script, tool_parser=args.tool_parser, model="streamparse-demo", delay=args.delay,
+            host=args.host, port=args.port,
+        )
+        page = DemoPage(
+            server,
+            fmt=fmt,
+            base_url=args.base_url,
+            model=args.model,
+            api_key=args.api_key,
+            params=_request_params(args),
+            tool_latency=args.tool_latency,
+        )
+        await _serve(args, server, lambda: f"streamparse demo: open {page.url} (Ctrl-C to stop)", page)
+
+    return _serve_forever(run, "demo")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -258,12 +288,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not replies:
             raise _Abort(f"script {args.script} has no replies")
         script = _cycle(replies)
-    try:
-        asyncio.run(_serve(args, script))
-    except KeyboardInterrupt:
-        pass  # Ctrl-C where no signal handler could be installed: the normal way to stop
-    print("streamparse serve: stopped")
-    return 0
+
+    async def run() -> None:
+        from ..server import Server
+
+        server = Server(
+            script, tool_parser=args.tool_parser, model=args.model, delay=args.delay, host=args.host, port=args.port
+        )
+        page = None
+        if args.ui:
+            from .web_demo import DemoPage
+
+            page = DemoPage(server, fmt=_load_format("hermes"))
+
+        def banner() -> str:
+            ui = f"; the live page at {page.url}" if page is not None else ""
+            return f"streamparse serve: {server.base_url} (model {server.model}{ui}; Ctrl-C to stop)"
+
+        await _serve(args, server, banner, page)
+
+    return _serve_forever(run, "serve")
 
 
 # -- command line -----------------------------------------------------------
@@ -298,6 +342,7 @@ def _add_remote(p: argparse.ArgumentParser, base_url_help: str) -> None:
 
 
 _DEFAULT_DELAY = 0.015
+_DEFAULT_TOOL_LATENCY = 0.3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -323,6 +368,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=_DEFAULT_DELAY,
         help=f"embedded server's seconds per event (default: {_DEFAULT_DELAY})",
     )
+    demo.add_argument(
+        "--tool-latency",
+        type=float,
+        default=_DEFAULT_TOOL_LATENCY,
+        help=f"seconds each demo tool takes, as a remote API would (default: {_DEFAULT_TOOL_LATENCY})",
+    )
+    demo.add_argument(
+        "--web", action="store_true", help="serve the live page instead (prompt, reasoning, calls filling in, results)"
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="with --web: address to listen on (default: 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=8000, help="with --web: port, 0 for any free one (default: 8000)")
     demo.set_defaults(run=cmd_demo)
 
     parse = commands.add_parser(
@@ -377,6 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--delay", type=float, default=_DEFAULT_DELAY, help=f"seconds per event (default: {_DEFAULT_DELAY})"
     )
+    serve.add_argument("--ui", action="store_true", help="also serve the live page, running the demo's tools")
     serve.set_defaults(run=cmd_serve)
 
     add_runner_commands(commands, add_format=_add_format)

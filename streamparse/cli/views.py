@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import AsyncIterable
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
+from ..agent.events import AgentEvent, ToolFinished, ToolStarted, TurnEnd, TurnStart
 from ..core.events import Event, Finish, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallDelta, ToolCallEnd, ToolCallStart
 
 if TYPE_CHECKING:  # rich is optional
@@ -34,6 +36,23 @@ class View(Protocol):
 
     def stop(self) -> None:
         """The response ended (or failed)."""
+
+
+async def show_run(events: AsyncIterable[Event], view: View) -> None:
+    """An agent run's events through ``view``, each turn from its request to its last tool result."""
+    turn_open = False
+    try:
+        async for event in events:
+            if type(event) is TurnStart:
+                view.start()
+                turn_open = True
+            view.event(event)
+            if type(event) is TurnEnd:
+                view.stop()
+                turn_open = False
+    finally:
+        if turn_open:
+            view.stop()
 
 
 class JsonLinesView:
@@ -61,13 +80,14 @@ def _duration(seconds: float) -> str:
 
 
 class _Clock:
-    """Times of one response, from the request: first token, each completed call, total."""
+    """Times of one response, from the request: first token, each completed call, total; the tools' saving."""
 
     def __init__(self) -> None:
         self.started = time.perf_counter()
         self.first: float | None = None
         self.calls: list[tuple[str, float]] = []
         self.finish: Finish | None = None
+        self.turn: TurnEnd | None = None
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -76,7 +96,9 @@ class _Clock:
         now = self.elapsed()
         if type(event) is Finish:
             self.finish = event
-        elif self.first is None:
+        elif type(event) is TurnEnd:
+            self.turn = event
+        elif self.first is None and not isinstance(event, AgentEvent):
             self.first = now
         if type(event) is ToolCallEnd:
             self.calls.append((event.name, now))
@@ -90,7 +112,16 @@ class _Clock:
             parts.append(f"finish {self.finish.finish_reason}")
             if self.finish.usage is not None:
                 parts.append(f"{self.finish.usage.completion_tokens} tokens")
+        if self.turn is not None and self.turn.tools:
+            parts.append(
+                f"tools {_duration(self.turn.tools)}, {_duration(self.turn.saved)} saved"
+                " vs running them after the response"
+            )
         return sep.join(parts)
+
+
+def _tool_result(event: ToolFinished) -> str:
+    return event.content if event.status == "ok" else f"{event.status}: {event.content}"
 
 
 def _args_text(arguments: dict[str, Any]) -> str:
@@ -159,6 +190,10 @@ class LineView:
         elif type(event) is InvalidToolCall:
             self._switch(None, "")
             self._write(f"[invalid tool call] {event.error}: {event.raw!r}\n")
+        elif type(event) is ToolFinished:
+            self._switch(None, "")
+            started = event.at - event.duration
+            self._write(f"<- {event.name} {_tool_result(event)}  [ran {_duration(started)} to {_duration(event.at)}]\n")
 
     def stop(self) -> None:
         self._switch(None, "")
@@ -200,6 +235,7 @@ class RichView:
         self._blank = 0  # blank lines held back: printed only if more of the segment follows
         self._fresh = True  # the segment printed nothing yet: its leading blank lines are dropped
         self._calls: dict[int, _OpenCall] = {}
+        self._running: dict[int, Spinner] = {}  # tools started, not finished
 
     def note(self, role: str, text: str) -> None:
         from rich.text import Text
@@ -249,6 +285,20 @@ class RichView:
             self._console.print(
                 Text.assemble(("✗ invalid tool call: ", "bold red"), event.error, (f"  {event.raw!r}", "dim"))
             )
+        elif type(event) is ToolStarted:
+            spinner = Spinner("dots", style="magenta", text=Text.assemble((event.name, "bold"), " running"))
+            self._running = {**self._running, event.index: spinner}
+        elif type(event) is ToolFinished:
+            self._end_segment()
+            self._running = {i: s for i, s in self._running.items() if i != event.index}
+            self._console.print(
+                Text.assemble(
+                    ("← ", "bold magenta" if event.status == "ok" else "bold red"),
+                    (event.name, "bold"),
+                    " " + _tool_result(event),
+                    (f"  ran {_duration(event.duration)}, done {_duration(t)}", "dim"),
+                )
+            )
 
     def stop(self) -> None:
         from rich.text import Text
@@ -257,6 +307,7 @@ class RichView:
         for call in self._calls.values():  # only when the stream failed
             self._console.print(Text.assemble(("… ", "yellow"), (call.name, "bold"), " " + call.arguments))
         self._calls = {}
+        self._running = {}
         if self._live is not None:
             self._live.stop()
             self._live = None
@@ -302,8 +353,12 @@ class RichView:
         for call in list(self._calls.values()):
             call.spinner.update(text=Text.assemble((call.name, "bold"), " ", (call.arguments, "cyan")))
             parts.append(call.spinner)
+        parts += self._running.values()
         if self._status is not None:
-            waiting = "waiting for the first token" if self._clock.first is None else "streaming"
+            if self._clock.finish is not None:
+                waiting = "running tools"
+            else:
+                waiting = "waiting for the first token" if self._clock.first is None else "streaming"
             self._status.update(text=Text(f"{waiting} · {self._clock.elapsed():.1f} s", style="dim"))
             parts.append(self._status)
         return Group(*parts)

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .events import Event, InvalidKind, InvalidToolCall, ToolCallDelta, ToolCallEnd, ToolCallStart
+from .events import Event, InvalidKind, InvalidToolCall, SchemaProblem, ToolCallDelta, ToolCallEnd, ToolCallStart
 from .jsontext import RawText, dumps, escape
 from .raw_values import Policy, property_schema, streams_as_text, type_value
+from .schema import ToolSchemas, call_problem
 
 
 class Call:
@@ -46,12 +47,12 @@ class Assembler:
         self,
         allocate: Callable[[], int],
         make_id: Callable[[int], str],
-        tools: Mapping[str, Mapping[str, Any]] | None,
+        tools: ToolSchemas | None,
         raw: RawText,
     ) -> None:
         self._allocate = allocate
         self._make_id = make_id
-        self._tools = tools  # name -> parameters schema; None: no tools were given
+        self._tools = tools  # the request's tools (None: none were given, so any tool goes)
         self.raw = raw  # the text of the current block; `mark` is where the open call's text starts
         self.call: Call | None = None
 
@@ -122,14 +123,14 @@ class Assembler:
             return False
         if self._tools is None or call.name is None:
             return True
-        parameters = self._tools.get(call.name)
+        parameters = self._tools.parameters(call.name)
         known = parameters.get("properties") if parameters is not None else None
         return not isinstance(known, Mapping) or key in known
 
     def _schema(self, call: Call) -> Mapping[str, Any] | None:
         if self._tools is None or call.name is None or call.key is None:
             return None
-        return property_schema(self._tools.get(call.name), call.key)
+        return property_schema(self._tools.parameters(call.name), call.key)
 
     def streams(self, policy: Policy) -> bool:
         """Does the current value stream as text as it arrives?"""
@@ -199,8 +200,10 @@ class Assembler:
         index = self.start(out)
         name = call.name
         assert name is not None and call.id is not None
-        if self._tools is not None and name not in self._tools:
-            self.fail(f"unknown tool {name!r}", out, "unknown_tool", arguments, upto)
+        problem = call_problem(self._tools, name, arguments)
+        if problem is not None:
+            error, kind, problems = problem
+            self.fail(error, out, kind, arguments, upto, problems)
             return
         self.call = None
         self.raw.mark = self.raw.length if upto < 0 else upto
@@ -213,6 +216,7 @@ class Assembler:
         kind: InvalidKind = "malformed",
         arguments: dict[str, Any] | None = None,
         upto: int = -1,
+        problems: tuple[SchemaProblem, ...] = (),
     ) -> None:
         """The current call (or, with none open, the text since the last call) is not a valid call."""
         call = self.call
@@ -226,7 +230,11 @@ class Assembler:
         text = raw.slice(raw.mark, upto)
         raw.mark = upto
         name = call.name if call is not None else None
-        out.append(InvalidToolCall(index=index, raw=text, error=error, kind=kind, name=name, arguments=arguments))
+        out.append(
+            InvalidToolCall(
+                index=index, raw=text, error=error, kind=kind, name=name, arguments=arguments, problems=problems
+            )
+        )
 
     def close(self, out: list[Event]) -> None:
         """The stream ended: a call still open was cut off."""

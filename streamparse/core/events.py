@@ -55,16 +55,53 @@ class ToolCallEnd(Event, frozen=True):
     arguments: dict[str, Any]
 
 
+class ToolCallValueDelta(Event, frozen=True):
+    """Decoded text appended to the string value at ``path`` in a call's arguments, as it arrives.
+
+    Only with ``values=True``; it follows the ``ToolCallDelta`` that brought it.
+    """
+
+    index: int
+    path: tuple[str | int, ...]
+    text: str
+
+
+class ToolCallValue(Event, frozen=True):
+    """The value at ``path`` in a call's arguments is complete (only with ``values=True``).
+
+    Strings, numbers, booleans and null, and objects and arrays when they
+    close; never the root (``ToolCallEnd`` carries it) nor a key.
+    """
+
+    index: int
+    path: tuple[str | int, ...]
+    value: Any
+
+
 InvalidKind = Literal["malformed", "truncated", "unknown_tool", "invalid_arguments"]
 """Why a call is invalid: its text is not a call of the format; the stream ended inside it; it names
 a tool that was not offered; its arguments do not fit the tool's schema."""
+
+
+class SchemaProblem(msgspec.Struct, frozen=True):
+    """Why a call's arguments do not fit its tool's schema.
+
+    ``path`` locates the value in the arguments (a missing or unexpected
+    property: the property's own path); ``keyword`` is the JSON Schema keyword
+    that failed (``falseSchema`` where a ``false`` schema refused a value).
+    """
+
+    path: tuple[str | int, ...]
+    message: str
+    keyword: str
 
 
 class InvalidToolCall(Event, frozen=True):
     """Text that is not a valid call: the raw text the model wrote for it, and why.
 
     ``name`` and ``arguments`` are set when they could be read (e.g. a call to
-    an unknown tool), so an agent can tell the model exactly what was wrong.
+    an unknown tool), and ``problems`` when the arguments do not fit the
+    tool's schema, so an agent can tell the model exactly what was wrong.
     """
 
     index: int
@@ -73,6 +110,7 @@ class InvalidToolCall(Event, frozen=True):
     kind: InvalidKind = "malformed"
     name: str | None = None
     arguments: dict[str, Any] | None = None
+    problems: tuple[SchemaProblem, ...] = ()
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -92,5 +130,6 @@ class Finish(Event, frozen=True):
 
 
 AnyEvent = Union[
-    TextDelta, ReasoningDelta, ToolCallStart, ToolCallDelta, ToolCallEnd, InvalidToolCall, Finish
+    TextDelta, ReasoningDelta, ToolCallStart, ToolCallDelta, ToolCallValueDelta, ToolCallValue, ToolCallEnd,
+    InvalidToolCall, Finish,
 ]

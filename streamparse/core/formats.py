@@ -208,7 +208,7 @@ class Mode:
     """A node reading one content kind: its reader, the literals that end it, and its transitions."""
 
     __slots__ = (
-        "node", "terminal", "reader", "literals", "head", "search", "match", "first", "plain", "after", "end_ok", "structure",
+        "node", "terminal", "reader", "literals", "head", "search", "match", "first", "firsts", "plain", "after", "end_ok", "structure",
         "drops", "cache", "_transitions", "_self_end", "_dropping",
     )
 
@@ -233,13 +233,14 @@ class Mode:
             # A partial literal at the end is held back, also when it is a whole shorter literal.
             part = f"(?P<part>(?:{_alternation(list(prefixes))})\\Z)|" if prefixes else ""
             firsts = {lit[0] for lit in keys}
+            self.firsts = "".join(sorted(firsts))  # a piece with none of these holds no literal
+            self.first: str | None = self.firsts if len(firsts) == 1 else None
             # The lookahead on the first characters lets the regex engine skip text fast (several times
             # faster on text holding none of them; the match is the same).
-            lead = "".join(re.escape(c) for c in sorted(firsts))
-            self.head = f"(?=[{lead}])(?:{part}(?P<lit>{_alternation(keys)}))"
-            self.first: str | None = firsts.pop() if len(firsts) == 1 else None
+            self.head = f"(?=[{re.escape(self.firsts)}])(?:{part}(?P<lit>{_alternation(keys)}))"
         else:
             self.head = "(?P<lit>(?!))"
+            self.firsts = ""
             self.first = None
         compiled = re.compile(self.head)
         self.search = compiled.search
@@ -306,6 +307,12 @@ class Format:
                 f"format {name!r}: unknown content terminal(s) {unknown}; known: {', '.join(sorted(READERS))}"
             )
         self.options = self.grammar.options
+        special = self.options.get("SPECIAL_TOKENS", "no")
+        self.special_tokens: str = special if isinstance(special, str) else "no"
+        """Parsing the raw text needs ``"skip_special_tokens": false``: ``required``, ``advised`` or ``no``."""
+        server = self.options.get("SERVER_PARSER")
+        self.server_parser: str | None = server if isinstance(server, str) else None
+        """vLLM's ``--tool-call-parser`` for the same format."""
         self._nodes: dict[Stack, Node] = {}
         self._lock = threading.RLock()
         self.openers: frozenset[str] = frozenset()
@@ -412,6 +419,39 @@ def available_formats() -> list[str]:
         if folder.is_dir():
             names.update(p.stem for p in folder.glob("*.lark"))
     return sorted(names)
+
+
+_MODEL_PATTERNS: list[tuple[str, re.Pattern[str]]] = []
+
+
+def format_for_model(model: str) -> str:
+    """The format for a model id (``format="auto"``): the grammar whose ``MODELS`` pattern matches the
+    longest part of it; a format's own name in the id (``my-org/qwen3_coder-ft``) wins outright."""
+    with _FORMATS_LOCK:
+        if not _MODEL_PATTERNS:
+            for name in available_formats():
+                pattern = _read_grammar(name).options.get("MODELS")
+                if pattern is not None and not isinstance(pattern, str):
+                    _MODEL_PATTERNS.append((name, pattern))
+    lowered = model.lower()
+    for name in available_formats():
+        if re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", lowered):
+            return name
+    best = max(
+        ((len(m.group()), name) for name, pattern in _MODEL_PATTERNS for m in pattern.finditer(model)),
+        default=None,
+    )
+    if best is None:
+        raise FormatError(f"format='auto': no format is known for model {model!r}; pass one of: {', '.join(available_formats())}")
+    return best[1]
+
+
+def _read_grammar(name: str) -> Grammar:
+    for folder in _grammar_dirs():
+        path = folder / f"{name}.lark"
+        if path.is_file():
+            return Grammar(name, path.read_text(encoding="utf-8"))
+    raise FormatError(f"unknown format {name!r}; available: {', '.join(available_formats())}")
 
 
 def load_format(name_or_path: str | Path) -> Format:

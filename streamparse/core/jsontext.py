@@ -41,6 +41,8 @@ def dumps(value: Any) -> str:
 
 def escape(text: str) -> str:
     """``text`` as the inside of a JSON string."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return text  # nothing to escape (the common case, and a cheap test)
     return dumps(text)[1:-1]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Union
 
 from ..errors import UsageError
 from .assembler import Assembler
@@ -21,12 +21,14 @@ from .events import Event, TextDelta
 from .formats import DROP, Format, Mode, Node, Transition, load_format
 from .jsontext import RawText
 from .message import Message, MessageBuilder
-from .raw_values import tool_parameters
+from .schema import ToolSchemas, tool_schemas
 from .readers import Context, Reader
 from .readers.base import first_non_space
+from .values import ValueEvents
 
-Tools = Sequence[Mapping[str, Any]]
-"""OpenAI tool definitions: ``[{"type": "function", "function": {"name", "parameters"}}]``."""
+Tools = Union[Sequence[Mapping[str, Any]], ToolSchemas]
+"""OpenAI tool definitions, ``[{"type": "function", "function": {"name", "parameters"}}]`` (or their
+:class:`~streamparse.core.schema.ToolSchemas`)."""
 
 
 def default_id(index: int) -> str:
@@ -45,7 +47,7 @@ class Parser:
 
     __slots__ = (
         "_format", "_ctx", "_node", "_mode", "_reader", "_opening", "_strict", "_held", "_plain", "_first", "_quick",
-        "_drop", "_lead", "_closed",
+        "_drop", "_lead", "_closed", "_values",
     )
 
     def __init__(
@@ -56,24 +58,29 @@ class Parser:
         id_factory: Callable[[int], str] | None = None,
         indexes: Iterator[int] | None = None,
         in_reasoning: bool = False,
+        values: bool = False,
     ) -> None:
-        """``tools`` (the request's tool definitions) type raw argument values by their schemas and make a
-        call to any other tool invalid.  ``indexes`` numbers the calls (default 0, 1, ...); share one
+        """``tools`` (the request's tool definitions) type raw argument values by their schemas; a call to
+        another tool, or whose arguments do not fit its schema, is an :class:`InvalidToolCall`.  ``indexes`` numbers the calls (default 0, 1, ...); share one
         iterator to number the calls of one response across several sources.
 
         ``in_reasoning`` starts inside a reasoning block, for models whose chat
         template already opened it (Qwen3 thinking models write only its end).
+
+        ``values`` adds the values inside each call's arguments as they stream
+        (see :mod:`streamparse.core.values`).
         """
         fmt = format if isinstance(format, Format) else load_format(format)
         self._format = fmt
         raw = RawText()
         allocate = (indexes or itertools.count()).__next__
-        calls = Assembler(allocate, id_factory or default_id, tool_parameters(tools) if tools is not None else None, raw)
+        calls = Assembler(allocate, id_factory or default_id, tool_schemas(tools) if tools is not None else None, raw)
         self._ctx = Context(calls, raw, fmt.options)
         self._held = ""
         self._drop: frozenset[str] = frozenset()  # closers of a reasoning block a call ended: markup
         self._lead: str | None = None  # in_reasoning: an opener the model may still write, dropped
         self._closed = False
+        self._values = ValueEvents() if values else None
         self._plain: type[Event] | None = None
         self._first: str | None = None
         self._quick: Callable[[str], list[Event] | None] | None = None
@@ -109,12 +116,12 @@ class Parser:
                 if quick is not None:
                     events = quick(text)  # e.g. a piece wholly inside a JSON string
                     if events is not None:
-                        return events
+                        return events if self._values is None else self._values.insert(events)
         if not text:
             return []
         out: list[Event] = []
         self._run(text, out, False)
-        return out
+        return out if self._values is None else self._values.insert(out)
 
     def close(self) -> list[Event]:
         """End the stream: flush held-back text and report a call still open."""
@@ -138,7 +145,7 @@ class Parser:
             calls.fail("tool call cut off by the end of the stream", out, "truncated")
         if after:
             out.append(TextDelta(text=after))
-        return out
+        return out if self._values is None else self._values.insert(out)
 
     # -- the machine ---------------------------------------------------------
 

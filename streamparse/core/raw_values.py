@@ -27,7 +27,7 @@ from __future__ import annotations
 import ast
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from .jsontext import loads
@@ -46,17 +46,6 @@ _ALIASES = (
 )
 _INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
-
-
-def tool_parameters(tools: Iterable[Mapping[str, Any]] | None) -> dict[str, Mapping[str, Any]]:
-    """Each tool's parameters schema by name, from OpenAI tool definitions (also bare functions)."""
-    found: dict[str, Mapping[str, Any]] = {}
-    for tool in tools or ():
-        function = tool.get("function", tool) if isinstance(tool, Mapping) else None
-        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
-            params = function.get("parameters")
-            found[function["name"]] = params if isinstance(params, Mapping) else {}
-    return found
 
 
 def property_schema(parameters: Mapping[str, Any] | None, key: str) -> Mapping[str, Any] | None:

@@ -27,7 +27,9 @@ from ..errors import LLMDisconnectedError, LLMStreamError
 from ..core.events import Event, Finish, ReasoningDelta, Usage
 from ..core.formats import Format
 from ..core.message import Message, MessageBuilder
-from ..core.parser import Parser
+from ..core.parser import Parser, Tools
+from ..core.schema import tool_schemas
+from ..core.values import ValueEvents
 from .server_calls import ToolCallAccumulator
 from .payloads import DONE, ErrorDetail, StreamPayload, decode_payload
 
@@ -42,19 +44,32 @@ class ChunkFolder:
     payloads are ignored.
     """
 
-    __slots__ = ("parser", "calls", "builder", "finish_reason", "usage", "done", "_closed")
+    __slots__ = ("parser", "calls", "builder", "finish_reason", "usage", "done", "_closed", "_values")
 
-    def __init__(self, format: str | Format = "hermes", *, in_reasoning: bool = False) -> None:
-        """``in_reasoning``: the content starts inside a reasoning block (see :class:`Parser`)."""
+    def __init__(
+        self,
+        format: str | Format = "hermes",
+        *,
+        tools: Tools | None = None,
+        in_reasoning: bool = False,
+        values: bool = False,
+    ) -> None:
+        """``tools``: the request's tool definitions; ``in_reasoning``: the content starts inside a
+        reasoning block (both as for :class:`Parser`).  ``values``: the values inside each call's
+        arguments as they stream, for calls in content and server-parsed ones alike (see
+        :mod:`streamparse.core.values`).
+        """
         # One numbering for calls from tags in content and calls the server parsed.
         indexes = itertools.count()
-        self.parser = Parser(format, indexes=indexes, in_reasoning=in_reasoning)
-        self.calls = ToolCallAccumulator(indexes=indexes)
+        schemas = tool_schemas(tools) if tools is not None else None
+        self.parser = Parser(format, tools=schemas, indexes=indexes, in_reasoning=in_reasoning)
+        self.calls = ToolCallAccumulator(indexes=indexes, tools=schemas)
         self.builder = MessageBuilder()
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.done = False
         self._closed = False
+        self._values = ValueEvents() if values else None
 
     @property
     def message(self) -> Message:
@@ -99,6 +114,8 @@ class ChunkFolder:
             if choice.finish_reason is not None:
                 self.finish_reason = choice.finish_reason
         if out:
+            if self._values is not None:
+                out = self._values.insert(out)
             self.builder.extend(out)
         return out
 
@@ -108,6 +125,8 @@ class ChunkFolder:
             return []
         self._closed = True
         events = self.parser.close() + self.calls.close()
+        if self._values is not None:
+            events = self._values.insert(events)
         self.builder.extend(events)
         return events
 

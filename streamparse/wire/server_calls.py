@@ -19,6 +19,7 @@ import msgspec
 
 from ..core.events import Event, InvalidToolCall, ToolCallDelta, ToolCallEnd, ToolCallStart
 from ..core.parser import default_id
+from ..core.schema import ToolSchemas, call_problem
 
 # A whole string, or one structural character (a string cut by the fragment's end is `"`).
 _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|["{}\[\]]', re.S)
@@ -91,12 +92,20 @@ def _resent(fragment: str, so_far: str) -> bool:
 class ToolCallAccumulator:
     """Sans-IO: ``feed`` the ``delta.tool_calls`` entries of each chunk, ``close`` at the end."""
 
-    __slots__ = ("_calls", "_make_id", "_allocate", "_unindexed")
+    __slots__ = ("_calls", "_make_id", "_allocate", "_unindexed", "_tools")
 
     def __init__(
-        self, *, id_factory: Callable[[int], str] | None = None, indexes: Iterator[int] | None = None
+        self,
+        *,
+        id_factory: Callable[[int], str] | None = None,
+        indexes: Iterator[int] | None = None,
+        tools: ToolSchemas | None = None,
     ) -> None:
-        """Events number the calls from ``indexes`` (default 0, 1, ...) in the order the server's indexes appear."""
+        """Events number the calls from ``indexes`` (default 0, 1, ...) in the order the server's indexes appear.
+
+        ``tools``: the request's tools; a call to another tool, or whose arguments do not fit its
+        schema, is reported invalid, as for calls parsed from the text."""
+        self._tools = tools
         self._calls: dict[int, _Call] = {}  # by the server's index
         self._make_id = id_factory or default_id
         self._allocate = (indexes or itertools.count()).__next__
@@ -182,7 +191,15 @@ class ToolCallAccumulator:
         except (msgspec.DecodeError, RecursionError):
             args = None
         assert call.name is not None and call.id is not None
-        if isinstance(args, dict):
+        problem = call_problem(self._tools, call.name, args) if isinstance(args, dict) else None
+        if problem is not None:
+            error, kind, problems = problem
+            out.append(
+                InvalidToolCall(
+                    index=call.index, raw=raw, error=error, kind=kind, name=call.name, arguments=args, problems=problems
+                )
+            )
+        elif isinstance(args, dict):
             out.append(ToolCallEnd(index=call.index, id=call.id, name=call.name, arguments=args))
         else:
             out.append(InvalidToolCall(index=call.index, raw=raw, error="tool call arguments are not a JSON object"))

@@ -37,6 +37,14 @@ class Context:
         self.header: list[str] = []  # a message header read so far (it decides what its body is)
 
 
+def holds_none(piece: str, chars: str) -> bool:
+    """``piece`` holds none of ``chars`` (a literal's possible first characters)."""
+    for c in chars:
+        if c in piece:
+            return False
+    return True
+
+
 def first_non_space(s: str, i: int) -> int:
     n = len(s)
     while i < n and s[i] in _SPACE:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from ..events import Event
+from ..events import Event, ToolCallDelta
+from ..jsontext import escape
 from ..raw_values import Policy
-from .base import Context, Reader, first_non_space
+from .base import Context, Reader, first_non_space, holds_none
 
 if TYPE_CHECKING:
     from ..formats import Mode
@@ -150,6 +151,22 @@ class ValueReader(_Piece):
         super().take(text, out)
         if self._streams:
             self.ctx.calls.value_piece(text, out)
+
+    def quick(self, piece: str) -> list[Event] | None:  # type: ignore[override]
+        """A piece that cannot hold (the start of) a literal: all of it is value text."""
+        if not holds_none(piece, self.mode.firsts):
+            return None
+        self.content = True
+        self.ctx.raw.append(piece)
+        self._parts.append(piece)
+        if not self._streams:
+            return []
+        call = self.ctx.calls.call
+        if call is not None and call.streaming and call.started:  # the common case, inlined
+            return [ToolCallDelta(index=call.index, arguments=escape(piece))]
+        out: list[Event] = []
+        self.ctx.calls.value_piece(piece, out)
+        return out
 
     def end(self, out: list[Event]) -> None:
         self.ctx.calls.value(self.text, self.policy, out)

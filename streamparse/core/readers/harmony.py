@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..events import Event
-from .base import Context, Reader
+from .base import Context, Reader, holds_none
 from .fields import name_error
 from .json_args import JsonArgsReader
 from .text import ReasoningReader, TextReader
@@ -61,6 +61,16 @@ class BodyReader(Reader):
         elif reasoning is not None and not isinstance(reasoning, str) and reasoning.search(header):
             inner = ReasoningReader
         self._inner = inner(mode, ctx, opening)
+
+    def quick(self, piece: str) -> list[Event] | None:  # type: ignore[override]
+        inner = self._inner
+        event = inner.event
+        if event is None:
+            return inner.quick(piece) if inner.quick is not None else None
+        if not holds_none(piece, self.mode.firsts):
+            return None
+        self.content = True
+        return [event(text=piece)]
 
     def scan(self, s: str, pos: int, out: list[Event]) -> tuple[int, str | None, int]:
         found = self._inner.scan(s, pos, out)

@@ -45,6 +45,22 @@ class JsonArgsReader(Reader):
             return True if at_end else None
         return s[j] == "{"
 
+    def quick(self, piece: str) -> list[Event] | None:  # type: ignore[override]
+        """A piece wholly inside a string of the object: streamed as it is."""
+        if not self._in_string:
+            return None
+        if self._escape or '"' in piece or "\\" in piece:
+            quote, escape = string_end(piece, 0, self._escape)
+            if quote >= 0:
+                return None  # the string ends here: scan it
+            self._escape = escape
+        raw = self.ctx.raw
+        raw.append(piece)
+        self._sent = raw.length
+        out: list[Event] = []
+        self.ctx.calls.fragment(piece, out)
+        return out
+
     def scan(self, s: str, pos: int, out: list[Event]) -> tuple[int, str | None, int]:
         raw = self.ctx.raw
         base = raw.length - pos

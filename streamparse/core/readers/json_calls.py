@@ -215,7 +215,7 @@ class JsonCallsReader(Reader):
                     self._send_args(obj, upto, out)
         if stop > pos:
             self.content = True
-        self._plain = self._in_string and not self._escape and not self._capturing and literal is None
+        self._plain = self._in_string and not self._capturing and literal is None
         self._streaming = None
         if self._plain and obj is not None and obj.index >= 0 and obj.kind == _Args.OBJECT and obj.args_end < 0:
             self._streaming = obj
@@ -223,8 +223,13 @@ class JsonCallsReader(Reader):
 
     def quick(self, piece: str) -> list[Event] | None:  # type: ignore[override]
         """A piece wholly inside a string value: kept, and streamed when it is in the arguments."""
-        if not self._plain or '"' in piece or "\\" in piece:
+        if not self._plain:
             return None
+        if self._escape or '"' in piece or "\\" in piece:
+            quote, escape = string_end(piece, 0, self._escape)
+            if quote >= 0:
+                return None  # the string ends here: scan it
+            self._escape = escape
         raw = self._raw  # RawText.append, inlined: this runs once per piece
         small = raw._small
         small.append(piece)

@@ -92,6 +92,14 @@ class PythonCallsReader(Reader):
         probe = re.match(r"\s*(\[\s*([A-Za-z_][\w.]*\s*)?)?\Z", rest)
         return None if probe else False
 
+    def quick(self, piece: str) -> list[Event] | None:  # type: ignore[override]
+        """A piece wholly inside a string value (values are added when complete)."""
+        if self._at != _At.VALUE or not self._quote or self._escape or self._quote in piece or "\\" in piece:
+            return None
+        self._buf.append(piece)
+        self.ctx.raw.append(piece)
+        return []
+
     def scan(self, s: str, pos: int, out: list[Event]) -> tuple[int, str | None, int]:
         n = len(s)
         i = pos
@@ -102,13 +110,15 @@ class PythonCallsReader(Reader):
                 # Between tokens: a literal may come (outside values only).
                 j = first_non_space(s, i)
                 if j == n:
+                    if at == _At.DONE and self._self_end:
+                        return i, None, n  # after the list: whose whitespace this is depends on what follows
                     raw.append(s[i:])
                     return n, None, n
                 m = self.mode.match(s, j)
                 if m is not None:
+                    if m.lastgroup == "part":  # held, with the whitespace before it: what follows decides
+                        return (i if at == _At.DONE and self._self_end else j), None, n
                     raw.append(s[i:j])
-                    if m.lastgroup == "part":
-                        return j, None, n
                     return j, m.group(), m.end()
                 if at == _At.DONE and self._self_end:
                     return i, "", i  # text after the list: the content ended

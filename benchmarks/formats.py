@@ -1,0 +1,186 @@
+"""Per-format parser cost: every shipped format, text and one large call, per 4-character delta.
+
+    python benchmarks/formats.py                  # table on stdout + section in RESULTS.md
+    python benchmarks/formats.py --quick          # 4 KB and 64 KB only, shorter budgets
+    python benchmarks/formats.py --baseline DIR   # also Hermes with the streamparse checked out in DIR
+
+Each input is written in the format by ``streamparse.core.render`` (the
+format's own templates): 64 KB of prose with no call, and a call
+``write_file(path, content)`` whose ``content`` is 4 KB, 64 KB or 1 MB of
+ASCII prose, ASCII source code or non-ASCII text.  Deltas are token-like
+(mean 4 characters).  The figure is the median CPU time of a whole stream
+(parser made, every delta fed, closed) divided by its number of deltas; the
+result is checked against the call it was built from.  "flat" is the
+largest ratio of the 1 MB cost to the 4 KB cost over the three kinds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+_HERE = Path(__file__).resolve().parent
+for _p in (str(_HERE.parent), str(_HERE)):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+from _content import KINDS, content  # noqa: E402
+from _results import environment, write_section  # noqa: E402
+from _streams import SEED, cut  # noqa: E402
+from _timing import measure  # noqa: E402
+
+TARGET_US = 2.0
+SIZES = {"4K": 4 * 1024, "64K": 64 * 1024, "1M": 1024 * 1024}
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "write_file",
+            "parameters": {
+                "type": "object",
+                "properties": {"path": {"type": "string"}, "content": {"type": "string"}},
+            },
+        },
+    }
+]
+
+
+def case_deltas(fmt: str, kind: str, nchars: int) -> tuple[list[str], dict[str, str] | None]:
+    """The deltas of one input and the arguments of its call (None: a text-only input)."""
+    import random
+
+    from streamparse.core.render import render
+
+    rng = random.Random(SEED)
+    if kind == "text":
+        return cut(render(fmt, text=content("prose", nchars)), rng), None
+    arguments = {"path": "notes/out.txt", "content": content(kind, nchars)}
+    return cut(render(fmt, text="Writing it now.", calls=[("write_file", arguments)]), rng), arguments
+
+
+def per_delta_us(make: Callable[[], Any], deltas: list[str], expected: dict[str, str] | None, budget: float) -> float:
+    """Median CPU µs per delta of a whole stream through a parser from ``make``; checks the result."""
+    from streamparse import ToolCallEnd
+
+    def once() -> list[Any]:
+        parser = make()
+        feed = parser.feed
+        events: list[Any] = []
+        for delta in deltas:
+            events += feed(delta)
+        return events + parser.close()
+
+    got = [e.arguments for e in once() if isinstance(e, ToolCallEnd)]
+    if got != ([] if expected is None else [expected]):
+        raise SystemExit(f"wrong result {str(got)[:200]}")
+    return measure(once, budget_s=budget).cpu_median_ns / len(deltas) / 1000
+
+
+def cases(fmt: str, sizes: dict[str, int]) -> dict[str, tuple[list[str], dict[str, str] | None]]:
+    found = {"text 64K": case_deltas(fmt, "text", 64 * 1024)}
+    for kind in KINDS:
+        for label, nchars in sizes.items():
+            found[f"{kind} {label}"] = case_deltas(fmt, kind, nchars)
+    return found
+
+
+def run_format(fmt: str, sizes: dict[str, int], budget: float) -> dict[str, float]:
+    from streamparse import Parser
+
+    return {
+        key: per_delta_us(lambda: Parser(fmt, tools=TOOLS), deltas, expected, budget)
+        for key, (deltas, expected) in cases(fmt, sizes).items()
+    }
+
+
+def baseline_hermes(directory: str, sizes: dict[str, int], budget: float) -> dict[str, float]:
+    """The same Hermes inputs through another checkout's parser, in a process that imports it."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(cases("hermes", sizes), f)
+    env = {**os.environ, "PYTHONPATH": str(Path(directory).resolve())}
+    command = [sys.executable, str(Path(__file__).resolve()), "--measure-file", f.name, "--budget", str(budget)]
+    try:
+        out = subprocess.run(command, check=True, capture_output=True, text=True, env=env, cwd=directory)
+    finally:
+        os.unlink(f.name)
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+def measure_file(path: str, budget: float) -> dict[str, float]:
+    """``--measure-file``: Hermes inputs written by :func:`baseline_hermes`, through whatever streamparse imports."""
+    from streamparse import Parser
+
+    data = json.loads(Path(path).read_text())
+    return {key: per_delta_us(lambda: Parser("hermes"), deltas, expected, budget) for key, (deltas, expected) in data.items()}
+
+
+def table(rows: dict[str, dict[str, float]], sizes: dict[str, int]) -> str:
+    columns = ["text 64K"] + [f"{k} {s}" for k in KINDS for s in sizes]
+    lines = [
+        "| format | " + " | ".join(columns) + " | flat (1M/4K) | ≤ 2 µs |",
+        "|---|" + "---:|" * (len(columns) + 2),
+    ]
+    for fmt, row in rows.items():
+        small, large = min(sizes), max(sizes, key=sizes.__getitem__)
+        flat = max(row[f"{k} {large}"] / row[f"{k} {small}"] for k in KINDS)
+        worst = max(row.values())
+        cells = " | ".join(f"{row[c]:.2f}" for c in columns)
+        lines.append(f"| {fmt} | {cells} | {flat:.2f}× | {'yes' if worst <= TARGET_US else 'NO'} ({worst:.2f}) |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="4 KB and 64 KB only, short budgets")
+    parser.add_argument("--budget", type=float, default=0.4, help="seconds per measurement (default 0.4)")
+    parser.add_argument("--baseline", metavar="DIR", help="a checkout whose Hermes parser to run beside this one")
+    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument("--measure-file", help=argparse.SUPPRESS)
+    parser.add_argument("formats", nargs="*", help="formats to run (default: all)")
+    args = parser.parse_args(argv)
+    if args.measure_file:
+        print(json.dumps(measure_file(args.measure_file, args.budget)))
+        return 0
+    from streamparse import available_formats
+
+    sizes = {k: v for k, v in SIZES.items() if not (args.quick and k == "1M")}
+    budget = 0.15 if args.quick else args.budget
+    rows: dict[str, dict[str, float]] = {}
+    for fmt in args.formats or available_formats():
+        rows[fmt] = run_format(fmt, sizes, budget)
+        print(f"{fmt}: " + ", ".join(f"{k} {v:.2f}" for k, v in rows[fmt].items()), file=sys.stderr)
+    text = [
+        "## formats.py — parser cost per 4-character delta, every format (CPU µs, median)",
+        "",
+        environment(),
+        "",
+        table(rows, sizes),
+    ]
+    if args.baseline:
+        base = baseline_hermes(args.baseline, sizes, budget)
+        now = rows.get("hermes") or run_format("hermes", sizes, budget)
+        text += [
+            "",
+            f"Hermes against the parser in `{Path(args.baseline).name}` (same run, same inputs):",
+            "",
+            "| input | this | baseline | this / baseline |",
+            "|---|---:|---:|---:|",
+            *(f"| {k} | {now[k]:.2f} | {base[k]:.2f} | {now[k] / base[k]:.2f}× |" for k in now),
+        ]
+    report = "\n".join(text)
+    print(report)
+    if not args.no_write and not args.quick:
+        write_section("formats.py", report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
