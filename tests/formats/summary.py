@@ -7,6 +7,7 @@ the tests then look at the calls, the text and the invalid calls.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from streamparse import InvalidToolCall, ReasoningDelta, TextDelta, ToolCallEnd
@@ -52,3 +53,24 @@ def text(events: list[Event]) -> str:
 
 def reasoning(events: list[Event]) -> str:
     return "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+
+
+@dataclass(frozen=True)
+class Unfit:
+    """A value no reading of which fits its schema: it stays the raw text, and the call is reported
+    (``invalid_arguments``) with it, never with an invented value."""
+
+    value: Any
+
+
+def typed(output: str, fmt: str, tools: list[dict[str, Any]], key: str = "v") -> Any:
+    """The value of argument ``key`` of the one call in ``output`` (an :class:`Unfit` when the call is
+    reported for arguments that do not fit the tool's schema)."""
+    events = parsed(output, fmt, tools=tools)
+    ends = calls(events)
+    if ends:
+        [(_, arguments)] = ends
+        return arguments[key]
+    [bad] = invalid(events)
+    assert bad.kind == "invalid_arguments" and bad.arguments is not None, bad
+    return Unfit(bad.arguments[key])

@@ -13,7 +13,7 @@ import pytest
 
 from streamparse import Parser, ToolCallDelta, ToolCallStart, parse
 
-from .summary import calls, cut_off, invalid, parsed, reasoning, text, tool
+from .summary import Unfit, calls, cut_off, invalid, parsed, reasoning, text, tool, typed
 
 FMT = "deepseek_v32"
 FC_START, FC_END = "<｜DSML｜function_calls>", "</｜DSML｜function_calls>"
@@ -130,7 +130,7 @@ def test_a_marker_prefix_that_is_not_one_is_text() -> None:  # vLLM
         ({"type": ["null", "string"]}, False, "hello", "hello"),  # vLLM: not JSON, text is allowed
         ({"type": ["integer", "null"]}, False, "42", 42),  # vLLM
         ({"type": ["integer", "null"]}, False, "null", None),  # vLLM
-        ({"type": "integer"}, False, "abc", "abc"),  # vLLM: nothing fits, the raw text
+        ({"type": "integer"}, False, "abc", Unfit("abc")),  # vLLM: nothing fits, the raw text
         ({"type": "number"}, False, "3.14", 3.14),  # vLLM
         # vLLM turns 5.0 into the integer 5; a number is kept as written.
         ({"type": "number"}, False, "5.0", 5.0),
@@ -138,14 +138,13 @@ def test_a_marker_prefix_that_is_not_one_is_text() -> None:  # vLLM
         ({"type": "object"}, False, '{"k": 1}', {"k": 1}),  # vLLM
         ({"anyOf": [{"type": "object"}, {"type": "null"}]}, True, '{"type":"for","minutes":2880}', {"type": "for", "minutes": 2880}),  # vLLM
         # SGLang: free prose where an object is expected stays the raw text.
-        ({"type": "object"}, False, "Здравствуйте, мир! Это тест", "Здравствуйте, мир! Это тест"),
+        ({"type": "object"}, False, "Здравствуйте, мир! Это тест", Unfit("Здравствуйте, мир! Это тест")),
         ({"type": "string"}, True, "  spaced\n", "  spaced\n"),  # verbatim (SGLang strips)
     ],
 )
 def test_typing_rules(schema: dict[str, object], string: bool, written: str, value: object) -> None:
-    output = block(invoke("f", param("v", written, string=string)))
-    [(_, arguments)] = calls(parsed(output, FMT, tools=[tool("f", v=schema)]))
-    assert arguments == {"v": value} and type(arguments["v"]) is type(value)
+    found = typed(block(invoke("f", param("v", written, string=string))), FMT, [tool("f", v=schema)])
+    assert found == value and type(found) is type(value)
 
 
 def test_composed_schemas() -> None:  # vLLM

@@ -13,7 +13,7 @@ import pytest
 
 from streamparse import Parser, ToolCallDelta, ToolCallStart, parse
 
-from .summary import calls, cut_off, invalid, parsed, reasoning, text, tool
+from .summary import Unfit, calls, cut_off, invalid, parsed, reasoning, text, tool, typed
 
 WEATHER = tool("get_weather", city={"type": "string"}, date={"type": "string"})
 
@@ -164,12 +164,12 @@ def test_values_without_a_schema_stay_strings(fmt: str) -> None:
         ({"type": "array"}, '[{"task": "Print \\\\n to see newline"}]', [{"task": "Print \\n to see newline"}]),
         # SGLang unescapes a JSON array written with escaped quotes and no outer quotes; that is
         # not JSON, a Python literal or a JSON string, so it is kept as the raw text.
-        ({"type": "array"}, '[{\\"id\\": \\"1\\"}]', '[{\\"id\\": \\"1\\"}]'),
+        ({"type": "array"}, '[{\\"id\\": \\"1\\"}]', Unfit('[{\\"id\\": \\"1\\"}]')),
     ],
 )
 def test_typing_rules(fmt: str, schema: dict[str, object], written: str, value: object) -> None:
-    [(_, arguments)] = calls(parsed(glm("f", ("v", written)), fmt, tools=[tool("f", v=schema)]))
-    assert arguments == {"v": value} and type(arguments["v"]) is type(value)
+    found = typed(glm("f", ("v", written)), fmt, [tool("f", v=schema)])
+    assert found == value and type(found) is type(value)
 
 
 def test_sglang_todo_list(fmt: str) -> None:

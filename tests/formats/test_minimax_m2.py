@@ -11,7 +11,7 @@ import pytest
 
 from streamparse import Parser, ToolCallEnd, ToolCallStart, parse
 
-from .summary import calls, cut_off, invalid, parsed, reasoning, text, tool
+from .summary import Unfit, calls, cut_off, invalid, parsed, reasoning, text, tool, typed
 
 FMT = "minimax_m2"
 OPEN, CLOSE = "<minimax:tool_call>", "</minimax:tool_call>"
@@ -135,17 +135,17 @@ def test_a_closer_followed_by_a_tag_for_an_unknown_parameter_stays_in_the_value(
         ({"anyOf": [{"type": "object", "properties": {"key": {"type": "string"}}}, {"type": "null"}]}, '{"key": "value"}', {"key": "value"}),
         ({"type": "array"}, '[1, 2, 3, "four"]', [1, 2, 3, "four"]),  # SGLang
         ({"type": "boolean"}, "false", False),
-        ({"type": "boolean"}, "1", "1"),  # vLLM's first parser took 1 for true; only true/false are booleans
-        ({"type": "boolean"}, "yes", "yes"),  # SGLang took yes/on/1
+        ({"type": "boolean"}, "1", Unfit("1")),  # vLLM's first parser took 1 for true; only true/false are booleans
+        ({"type": "boolean"}, "yes", Unfit("yes")),  # SGLang took yes/on/1
         ({"type": ["integer", "null"]}, "12", 12),  # vLLM's first parser dropped calls with type lists
         ({"type": "integer"}, "-98765432109876543210", -98765432109876543210),
         ({"type": "number"}, "2.50", 2.5),
-        ({"type": "number"}, "NaN", "NaN"),
+        ({"type": "number"}, "NaN", Unfit("NaN")),
     ],
 )
 def test_typing_rules(schema: dict[str, object], written: str, value: object) -> None:
-    [(_, arguments)] = calls(parsed(block(invoke("f", v=written)), FMT, tools=[tool("f", v=schema)]))
-    assert arguments == {"v": value} and type(arguments["v"]) is type(value)
+    found = typed(block(invoke("f", v=written)), FMT, [tool("f", v=schema)])
+    assert found == value and type(found) is type(value)
 
 
 def test_unknown_tool_with_tools_given() -> None:
