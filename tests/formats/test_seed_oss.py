@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from streamparse import parse
+from streamparse import load_format, parse
+from streamparse.core.formats import format_for_model
 
 from .summary import calls, cut_off, invalid, parsed, reasoning, text, tool
 
@@ -92,3 +93,9 @@ def test_unknown_tool_and_a_cut_off_call() -> None:
     [bad] = invalid(parsed(BARCELONA, FMT, tools=[tool("search")]))
     assert (bad.kind, bad.name) == ("unknown_tool", "get_weather")
     cut_off("", BARCELONA[: BARCELONA.index("Spain")], FMT)
+
+
+def test_model_names_and_special_tokens() -> None:
+    assert format_for_model("ByteDance-Seed/Seed-OSS-36B-Instruct") == FMT
+    fmt = load_format(FMT)
+    assert (fmt.server_parser, fmt.special_tokens) == ("seed_oss", "advised")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from streamparse import parse
+from streamparse import load_format, parse
+from streamparse.core.formats import format_for_model
 
 from .summary import calls, invalid, parsed, reasoning, text, tool
 
@@ -126,3 +127,10 @@ def test_reasoning_opened_by_the_prompt_and_a_section_inside_it() -> None:
     events = parsed("Tokyo weather." + TOKYO + "</think>It is sunny.", FMT, in_reasoning=True)
     assert reasoning(events) == "Tokyo weather." and text(events) == "It is sunny."
     assert calls(events) == [("get_weather", {"city": "Tokyo"})]
+
+
+def test_model_names_and_special_tokens() -> None:
+    assert format_for_model("stepfun-ai/step3") == FMT
+    assert format_for_model("stepfun-ai/Step-3.5-Flash") == "qwen3_coder"  # Step-3.5 writes Qwen3-Coder's calls
+    fmt = load_format(FMT)
+    assert (fmt.server_parser, fmt.special_tokens) == ("step3", "required")
