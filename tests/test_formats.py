@@ -112,7 +112,7 @@ def check_contract(events: list[Event]) -> None:
 
 def test_every_format_loads_and_is_listed() -> None:
     assert {"hermes", "qwen3_coder", "harmony", "llama3_json", "glm45", "glm47", "mistral", "minimax_m2",
-            "deepseek_v31", "deepseek_v32", "kimi_k2", "deepseek_v3", "pythonic", "seed_oss", "step3", "hunyuan"} <= set(FORMATS)
+            "deepseek_v31", "deepseek_v32", "kimi_k2", "deepseek_v3", "pythonic", "seed_oss", "step3", "hy_v3"} <= set(FORMATS)
     for name in FORMATS:
         assert load_format(name).name == name
 

@@ -1,4 +1,4 @@
-"""hunyuan (Tencent Hy3, HY V3): calls in one <tool_calls> block, the name ended by <tool_sep>.
+"""hy_v3 (Tencent Hy3, HY V3): calls in one <tool_calls> block, the name ended by <tool_sep>.
 
 Inputs and expected outcomes marked vLLM are that peer's public test cases
 (its HY V3 parser).  Cases marked HY V4 come from vLLM's tests of the V4
@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-from streamparse import Parser, ToolCallStart, UsageError, parse
+from streamparse import FormatError, Parser, ToolCallStart, UsageError, load_format, parse
+from streamparse.core.formats import format_for_model
 
 from .summary import Unfit, calls, invalid, parsed, reasoning, text, tool, typed
 
-FMT = "hunyuan"
+FMT = "hy_v3"
 TOOLS = [tool("get_current_date"), tool("get_weather", city={"type": "string"}, date={"type": "string"}, days={"type": "integer"})]
 DATE = "<tool_calls>\n<tool_call>get_current_date<tool_sep>\n</tool_call>\n</tool_calls>"
 BEIJING = {"city": "Beijing", "date": "2026-03-30"}
@@ -156,3 +157,11 @@ def test_reasoning_and_a_block_inside_it() -> None:
     events = parsed("<think>Check the date." + DATE + "</think>Today.", FMT, tools=TOOLS)
     assert reasoning(events) == "Check the date." and text(events) == "Today."
     assert calls(events) == [("get_current_date", {})]
+
+
+def test_model_names_and_special_tokens() -> None:
+    assert format_for_model("tencent/Hy3-preview") == FMT
+    with pytest.raises(FormatError):  # Hunyuan-A13B writes JSON calls in <tool_calls>: not this format
+        format_for_model("tencent/Hunyuan-A13B-Instruct")
+    fmt = load_format(FMT)
+    assert (fmt.server_parser, fmt.special_tokens) == ("hy_v3", "advised")
