@@ -182,3 +182,11 @@ def test_reasoning_then_text(fmt: str) -> None:
     events = merge(feed(fmt, list(output)))
     assert [e for e in events if isinstance(e, ReasoningDelta)][0].text.strip() == "Let me think."
     assert "".join(e.text for e in events if isinstance(e, TextDelta)).strip() == "The answer."
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_values_with_whitespace_at_their_ends_round_trip(fmt: str) -> None:
+    # Raw-value formats treat a newline next to a tag as markup; what they write must keep it as data.
+    arguments = {"a": "\nab\n\n", "b": "  x  ", "c": "\n", "d": "", "e": "\t\n tail\n"}
+    output = render(fmt, calls=[("f", arguments)])
+    assert [(e.name, e.arguments) for e in feed(fmt, [output]) if isinstance(e, ToolCallEnd)] == [("f", arguments)]
