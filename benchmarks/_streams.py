@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -262,12 +263,23 @@ def large_call_stream(size: str, seed: int = SEED) -> Stream:
     return build(f"args-{size}", f"(d) 1 call, {size[:-2]} {size[-2:]} arguments", [("text", intro), ("call", call)], seed + 30)
 
 
+def content_call_stream(kind: str, size: str, seed: int = SEED) -> Stream:
+    """One ``write_file`` call whose ``content`` is ``size`` of one content kind (:data:`CONTENT_KINDS`)."""
+    rng = random.Random(seed + 40)
+    label, make = CONTENT_KINDS[kind]
+    call = Call("write_file", {"path": "notes/out.txt", "content": make(rng, LARGE_SIZES[size])[: LARGE_SIZES[size]]})
+    return build(
+        f"{kind}-{size}", f"(e) 1 call, {size[:-2]} {size[-2:]} of {label}", [("text", "Writing it.\n\n"), ("call", call)], seed + 40
+    )
+
+
 def all_streams() -> list[Stream]:
     return [
         text_stream(),
         reasoning_stream(),
         parallel_calls_stream(),
         *(large_call_stream(size) for size in LARGE_SIZES),
+        *(content_call_stream(kind, size) for kind in CONTENT_KINDS for size in ("64KB", "1MB")),
     ]
 
 
@@ -322,3 +334,11 @@ def foreign_text(rng: random.Random, nchars: int) -> str:
         parts.append(sentence)
         size += len(sentence)
     return "".join(parts)
+
+
+CONTENT_KINDS: dict[str, tuple[str, Callable[[random.Random, int], str]]] = {
+    "prose": ("ASCII prose", ascii_prose),
+    "code": ("ASCII source code", source_code),
+    "unicode": ("non-ASCII text", foreign_text),
+}
+"""Argument text by kind: what a re-parse costs depends on it (escapes, multi-byte characters)."""

@@ -7,7 +7,7 @@
 Each input is written in the format by ``streamparse.core.render`` (the
 format's own templates): 64 KB of prose with no call, and a call
 ``write_file(path, content)`` whose ``content`` is 4 KB, 64 KB or 1 MB of
-ASCII prose, ASCII source code or non-ASCII text.  Deltas are token-like
+ASCII prose, ASCII source code or non-ASCII text (the kinds of ``values.py``).  Deltas are token-like
 (mean 4 characters).  The figure is the median CPU time of a whole stream
 (parser made, every delta fed, closed) divided by its number of deltas; the
 result is checked against the call it was built from.  "flat" is the
@@ -31,12 +31,12 @@ for _p in (str(_HERE.parent), str(_HERE)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from _content import KINDS, content  # noqa: E402
 from _results import environment, write_section  # noqa: E402
-from _streams import SEED, cut  # noqa: E402
+from _streams import CONTENT_KINDS, SEED, ascii_prose, cut  # noqa: E402
 from _timing import measure  # noqa: E402
 
 TARGET_US = 2.0
+KINDS = tuple(CONTENT_KINDS)
 SIZES = {"4K": 4 * 1024, "64K": 64 * 1024, "1M": 1024 * 1024}
 TOOLS = [
     {
@@ -60,8 +60,8 @@ def case_deltas(fmt: str, kind: str, nchars: int) -> tuple[list[str], dict[str, 
 
     rng = random.Random(SEED)
     if kind == "text":
-        return cut(render(fmt, text=content("prose", nchars)), rng), None
-    arguments = {"path": "notes/out.txt", "content": content(kind, nchars)}
+        return cut(render(fmt, text=ascii_prose(rng, nchars)), rng), None
+    arguments = {"path": "notes/out.txt", "content": CONTENT_KINDS[kind][1](rng, nchars)[:nchars]}
     return cut(render(fmt, text="Writing it now.", calls=[("write_file", arguments)]), rng), arguments
 
 

@@ -33,7 +33,7 @@ for _p in (str(_HERE.parent), str(_HERE)):  # the helpers here; the working tree
         sys.path.insert(0, _p)
 
 from _results import environment, write_section  # noqa: E402
-from _streams import Stream, all_streams  # noqa: E402
+from _streams import CONTENT_KINDS, Stream, all_streams  # noqa: E402
 from _timing import Timing, measure, measure_interleaved, time_once  # noqa: E402
 
 OPEN, CLOSE = "<tool_call>", "</tool_call>"
@@ -636,6 +636,7 @@ def report(cells: list[Cell], *, budget_s: float, skip_after_s: float, loads_us:
 
     summary = ["| target | measured | verdict |", "|---|--:|---|"]
     summary += [f"| {name} | {got} | {verdict} |" for name, got, verdict in summary_rows]
+    kinds = by_content_kind(cells)
 
     notes = f"""\
 What is timed: one run = one whole stream (construction, every delta, close); a sample = enough back-to-back \
@@ -673,8 +674,31 @@ case skipped above {skip_after_s:g} s. ~ marks figures from that estimate: ±2×
 
     return "\n".join(
         ["## parser.py — streamparse vs other ways to parse streamed tool calls", "", env, "",
-         *lines, "", "### Targets", "", *summary, "", notes]
+         *lines, "", "### Targets", "", *summary, "", "### By content kind (inputs (e))", "", *kinds, "", notes]
     )
+
+
+def by_content_kind(cells: list[Cell]) -> list[str]:
+    """How many times streamparse's CPU per delta each alternative costs, per argument content kind and size."""
+    others = [a for a in dict.fromkeys(c.alt.key for c in cells) if a not in ("sp", "sp-whole")]
+    labels = {c.alt.key: c.alt.label for c in cells}
+    lines = [
+        "| arguments | streamparse µs per delta | " + " | ".join(f"{labels[a]} (×)" for a in others) + " |",
+        "|---|--:|" + "--:|" * len(others),
+    ]
+    by = {(c.alt.key, c.stream.key): c for c in cells}
+    for kind, (label, _) in CONTENT_KINDS.items():
+        for size in ("64KB", "1MB"):
+            sp = by.get(("sp", f"{kind}-{size}"))
+            if sp is None or sp.per_unit_us is None:
+                continue
+            shown = []
+            for alt in others:
+                cell = by.get((alt, f"{kind}-{size}"))
+                r = _ratio(cell, sp) if cell is not None else None
+                shown.append("—" if r is None else ("~" if cell is not None and cell.timing is None else "") + _x(r))
+            lines.append(f"| {size[:-2]} {size[-2:]} of {label} | {_us(sp.per_unit_us)} | " + " | ".join(shown) + " |")
+    return lines
 
 
 def options(doc: str, argv: list[str] | None) -> argparse.Namespace:

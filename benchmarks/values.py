@@ -33,16 +33,14 @@ for _p in (str(_HERE.parent), str(_HERE)):  # the helpers here; the working tree
 
 from _results import environment  # noqa: E402
 from _streams import (  # noqa: E402
+    CONTENT_KINDS,
     LARGE_SIZES,
     SEED,
     Call,
     Stream,
-    ascii_prose,
     build,
     dumps,
-    foreign_text,
     large_arguments,
-    source_code,
 )
 from parser import (  # noqa: E402
     FLAT_TARGET,
@@ -69,9 +67,7 @@ HEAD = f'<tool_call>\n{{"name": "{NAME}", "arguments": '
 TAIL = "}\n</tool_call>"
 TOOL = {"type": "function", "function": {"name": NAME, "parameters": {"type": "object"}, "strict": True}}
 KINDS: dict[str, tuple[str, Callable[[random.Random, int], str] | None]] = {
-    "prose": ("ASCII prose", ascii_prose),
-    "code": ("ASCII source code", source_code),
-    "unicode": ("non-ASCII text", foreign_text),
+    **CONTENT_KINDS,
     "records": ("JSON records", None),
 }
 

@@ -18,6 +18,7 @@ import pytest
 import stamina
 
 from streamparse import (
+    available_formats,
     Agent,
     AgentError,
     Client,
@@ -36,14 +37,15 @@ from streamparse import (
     UsageError,
     tool,
 )
+from streamparse.core.render import render
 from streamparse.server import Fault, Reply, Server
 from streamparse.server.pieces import Chunking
 
 BRACKETS = Path(__file__).parent / "grammars" / "brackets.lark"
-# How each format writes a call; the runner itself knows none of them.
-WRITERS: dict[str, Callable[[str], str]] = {
-    "hermes": lambda body: f"<tool_call>\n{body}\n</tool_call>",
-    str(BRACKETS): lambda body: f"[[call]]{body}[[/call]]",
+# Every shipped format writes its calls with its own templates; the runner itself knows none of them.
+WRITERS: dict[str, Callable[[str, dict[str, Any]], str]] = {
+    **{fmt: (lambda name, arguments, fmt=fmt: render(fmt, calls=[(name, arguments)])) for fmt in available_formats()},
+    str(BRACKETS): lambda name, arguments: f"[[call]]{json.dumps({'name': name, 'arguments': arguments})}[[/call]]",
 }
 MODES = pytest.mark.parametrize("tool_parser", [False, True], ids=["tags-in-content", "server-parsed"])
 # One event per 4 characters, tags whole: event counts, and so timings, follow from the text.
@@ -57,7 +59,7 @@ def one_attempt() -> Iterator[None]:
 
 
 def call(name: str, arguments: dict[str, Any], format: str = "hermes") -> str:
-    return WRITERS[format](json.dumps({"name": name, "arguments": arguments}))
+    return WRITERS[format](name, arguments)
 
 
 def answer_after_tools(first: str, answer: str = "All done.") -> Callable[[dict[str, Any]], Reply]:
@@ -109,7 +111,7 @@ def get_time(timezone: str) -> str:
 
 
 @MODES
-@pytest.mark.parametrize("format", list(WRITERS), ids=["hermes", "brackets"])
+@pytest.mark.parametrize("format", list(WRITERS), ids=[Path(f).stem for f in WRITERS])
 async def test_two_turns(format: str, tool_parser: bool) -> None:
     first = (
         "Checking."

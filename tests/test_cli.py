@@ -26,9 +26,10 @@ import pytest
 import stamina
 
 import streamparse
+from streamparse import available_formats
 from streamparse.cli import main
 from streamparse.agent import AnyAgentEvent, ToolFinished, ToolStarted, TurnEnd, TurnStart
-from streamparse.cli.demo import DEMO_CALLS, demo_tools, get_time, get_weather
+from streamparse.cli.demo import demo_output, demo_tools, get_time, get_weather
 from streamparse.cli.views import LineView, RichView, make_view
 from streamparse.core.events import Event, Finish, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallEnd
 from streamparse.errors import ToolArgumentsError
@@ -131,6 +132,26 @@ def test_demo_plain(capsys: pytest.CaptureFixture[str], server_side: bool) -> No
     assert type(second[-1]) is TurnEnd and second[-1].stop_reason == "answered"
 
 
+@pytest.mark.parametrize("fmt", available_formats())
+def test_demo_writes_and_reads_every_format(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    """``demo --format X``: the scripted model really writes X (its server-side parser reads X too)."""
+    for server_side in (False, True):
+        argv = ["demo", "--plain", "--delay", "0", "--tool-latency", "0", "--format", fmt]
+        assert main(argv + (["--tool-parser"] if server_side else [])) == 0
+        first, second = turns(events_of(capsys.readouterr().out))
+        assert calls(first) == TWO_CALLS, (fmt, server_side)
+        assert "look both up at once" in text(first, ReasoningDelta)
+        assert "Tokyo is 21:00" in text(second)
+
+
+def test_a_format_the_scripted_model_cannot_write_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    grammar = tmp_path / "bare.lark"
+    grammar.write_text('start: item*\nitem: TEXT | call\ncall: OPEN CALLS CLOSE\nOPEN: "<c>"\nCLOSE: "</c>"\n%declare TEXT CALLS\n')
+    for command in (["demo", "--plain"], ["serve", "--port", "0"]):
+        assert main([*command, "--format", str(grammar)]) == 2
+        assert "cannot write" in one_line_error(capsys)
+
+
 def test_demo_as_module() -> None:
     """``python -m streamparse demo`` with its defaults; stdout is a pipe, so JSON lines.
 
@@ -209,10 +230,10 @@ def test_parse_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert message.reasoning == "hmm" and message.tool_calls[0].arguments == {"city": "Paris"}
 
 
-def record(tool_parser: bool, reply: Reply | str = DEMO_CALLS, **server: Any) -> bytes:
+def record(tool_parser: bool, reply: Reply | str | None = None, **server: Any) -> bytes:
     """The raw SSE bytes of one streamed response from the embedded server."""
     body = {"model": "m", "stream": True, "stream_options": {"include_usage": True}, "messages": []}
-    with running(Server([reply], tool_parser=tool_parser, **server)) as s:
+    with running(Server([demo_output() if reply is None else reply], tool_parser=tool_parser, **server)) as s:
         return post(s.base_url, body)
 
 
@@ -308,7 +329,7 @@ def test_serve_answers_and_stops_cleanly(tmp_path: Path) -> None:
 
 def demo_events() -> list[Event]:
     parser = streamparse.Parser("hermes")
-    events = [e for piece in re.split(r"(?<=[a-z]) ", DEMO_CALLS) for e in parser.feed(piece + " ")]
+    events = [e for piece in re.split(r"(?<=[a-z]) ", demo_output()) for e in parser.feed(piece + " ")]
     invalid = InvalidToolCall(index=2, raw="<tool_call>{", error="not JSON")
     started = ToolStarted(index=1, id="call_1", name="get_time", at=0.5)
     finished = [

@@ -14,8 +14,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streamparse import InvalidToolCall, Parser, ReasoningDelta, TextDelta, ToolCallDelta, ToolCallEnd, ToolCallStart, available_formats, load_format, parse
+from streamparse import (
+    InvalidToolCall,
+    Parser,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallEnd,
+    ToolCallStart,
+    ToolCallValue,
+    ToolCallValueDelta,
+    available_formats,
+    load_format,
+    parse,
+)
 from streamparse.core.events import Event
+from streamparse.core.raw_values import json_type
 from streamparse.core.render import render
 
 from .helpers import merge
@@ -38,20 +52,6 @@ VALUES = st.recursive(SCALARS, lambda kids: st.lists(kids, max_size=3) | st.dict
 ARGUMENTS = st.dictionaries(KEYS, VALUES, max_size=4)
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def tools_for(calls: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     """Tool schemas that type each argument as the value it holds (raw-text formats need them)."""
     props: dict[str, dict[str, Any]] = {}
@@ -59,7 +59,7 @@ def tools_for(calls: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
         entry = props.setdefault(name, {})
         for key, value in arguments.items():
             types = entry.setdefault(key, set())
-            types.add(_json_type(value))
+            types.add(json_type(value))
     return [
         {
             "type": "function",
@@ -182,6 +182,50 @@ def test_reasoning_then_text(fmt: str) -> None:
     events = merge(feed(fmt, list(output)))
     assert [e for e in events if isinstance(e, ReasoningDelta)][0].text.strip() == "Let me think."
     assert "".join(e.text for e in events if isinstance(e, TextDelta)).strip() == "The answer."
+
+
+def _at(arguments: Any, path: tuple[str | int, ...]) -> Any:
+    for step in path:
+        arguments = arguments[step]
+    return arguments
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@SETTINGS
+@given(data=st.data())
+def test_value_events_match_the_final_arguments_under_any_chunking(fmt: str, data: st.DataObject) -> None:
+    calls = data.draw(st.lists(st.tuples(NAMES, ARGUMENTS), min_size=1, max_size=2))
+    output = render(fmt, text=data.draw(SAFE), calls=calls)
+    tools = tools_for(calls)
+    whole = feed(fmt, [output], tools=tools, values=True)
+    values = [e for e in whole if isinstance(e, (ToolCallValueDelta, ToolCallValue))]
+    chunked = feed(fmt, data.draw(cut(output)), tools=tools, values=True)
+    assert merge_values(chunked) == merge_values(values)
+    ends = {e.index: e.arguments for e in whole if isinstance(e, ToolCallEnd)}
+    text: dict[tuple[int, tuple[str | int, ...]], str] = {}
+    for event in values:
+        if isinstance(event, ToolCallValueDelta):
+            text[(event.index, event.path)] = text.get((event.index, event.path), "") + event.text
+        else:
+            assert event.value == _at(ends[event.index], event.path)
+            if isinstance(event.value, str):
+                assert text.pop((event.index, event.path), "") == event.value
+    assert not text
+
+
+def merge_values(events: list[Event]) -> list[Event]:
+    """Value events only, adjacent text pieces of one value joined (their cut follows the deltas')."""
+    out: list[Event] = []
+    for e in events:
+        if isinstance(e, ToolCallValueDelta):
+            last = out[-1] if out else None
+            if isinstance(last, ToolCallValueDelta) and (last.index, last.path) == (e.index, e.path):
+                out[-1] = ToolCallValueDelta(index=e.index, path=e.path, text=last.text + e.text)
+                continue
+            out.append(e)
+        elif isinstance(e, ToolCallValue):
+            out.append(e)
+    return out
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -34,7 +34,8 @@ def _no_retry_waits() -> Iterator[None]:
 
 
 def weather_server(**reply: Any) -> Server:
-    return Server(lambda body: Reply("Let me look. " + CALL, **reply), chunking=Chunking(seed=3))
+    # The model id names its format, as the embedded server's does: the commands' default --format auto finds it.
+    return Server(lambda body: Reply("Let me look. " + CALL, **reply), chunking=Chunking(seed=3), model="Qwen/Qwen3-8B")
 
 
 def write_input(path: Path, n: int, *, start: int = 0) -> str:
@@ -59,7 +60,7 @@ def test_bench_without_input_runs_to_a_summary(tmp_path: Path, capsys: pytest.Ca
             ["bench", "--base-url", server.base_url, "--num-prompts", "20", "--max-concurrency", "4", "-o", str(out),
              "--save-vllm-json", str(vllm), "--plot", str(plot), "--goodput", "ttft:1000", "--quiet"]
         )  # fmt: skip
-        assert len(server.requests) == 21  # one warm-up
+        assert len(server.requests) == 21, capsys.readouterr().err  # one warm-up
         assert server.requests[1].json["max_tokens"] == 128 and server.requests[1].json["ignore_eos"] is True
     assert status == 0
     table = capsys.readouterr().out
@@ -149,7 +150,11 @@ def _run_command(requests: str, out: str, base_url: str) -> list[str]:
 def test_sigint_stops_within_two_seconds_then_resume_finishes(tmp_path: Path) -> None:
     requests = write_input(tmp_path / "in.jsonl", 24)
     out = tmp_path / "out.jsonl"
-    server = Server(lambda body: Reply("x" * 20, ttft=0.01, itl=0.015), chunking=Chunking(min_piece=1, max_piece=1, max_multi=1, multi=0))
+    server = Server(
+        lambda body: Reply("x" * 20, ttft=0.01, itl=0.015),
+        chunking=Chunking(min_piece=1, max_piece=1, max_multi=1, multi=0),
+        model="streamparse-hermes",
+    )
     with running(server):
         proc = subprocess.Popen(
             _run_command(requests, str(out), server.base_url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV

@@ -173,7 +173,7 @@ def broken_clock(timezone: str) -> dict[str, str]:
 @PACKAGES
 async def test_the_ai_sdk_reads_an_agent_run(package: str) -> None:
     """Tool results of an agent run, one tool failing, then the answer: parts in step order."""
-    async with Server(demo_script) as llm, Client(llm.base_url, retries=Retries(attempts=1)) as client:
+    async with Server(demo_script()) as llm, Client(llm.base_url, retries=Retries(attempts=1)) as client:
         agent = Agent(client, [get_weather, Tool(broken_clock, name="get_time")])
         async with serving(lambda messages: agent.run(messages)) as url:
             read = await js.node("read_ui_stream.mjs", package, f"{url}/api/chat", msgspec.json.encode(USE_CHAT).decode())

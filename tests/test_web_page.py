@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 
 from streamparse import parse
-from streamparse.cli.demo import DEMO_CALLS, DEMO_PROMPT, get_time, get_weather
+from streamparse.cli.demo import DEMO_PROMPT, demo_output, get_time, get_weather
 
 from . import js
 
@@ -58,7 +58,7 @@ async def test_the_live_page(tmp_path: Path) -> None:
 
     assert page["consoleErrors"] == [] and page["errors"] == []
     assert page["state"] == "done" and page["you"] == DEMO_PROMPT
-    message = parse(DEMO_CALLS)
+    message = parse(demo_output())
     assert page["reasoning"] == [(message.reasoning or "").strip()]
     assert re.fullmatch(r"Thoughtfor \d+\.\d\d s", page["reasoningLabels"][0])
     assert page["texts"] == [(message.content or "").strip(), ANSWER] and page["answer"] == ANSWER

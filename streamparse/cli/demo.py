@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from ..agent import Tool
+from ..core.formats import Format, load_format
+from ..core.render import render
 
 if TYPE_CHECKING:  # the server loads aiohttp
     from ..server import Reply
@@ -91,14 +93,25 @@ def demo_tools(latency: float = 0.0) -> list[Tool[..., Any]]:
     return [Tool(_remote(function, latency)) for function in (get_weather, get_time)]
 
 
-# Turn 1, as a Qwen3-style model writes it: reasoning, a sentence, two parallel calls.
-DEMO_CALLS = (
-    "<think>\nTwo independent questions: the weather in Paris and the time in Tokyo."
-    " I can look both up at once.\n</think>\n\n"
-    "Let me check both at once.\n"
-    '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n'
-    '<tool_call>\n{"name": "get_time", "arguments": {"timezone": "Asia/Tokyo"}}\n</tool_call>'
+# Turn 1: reasoning, a sentence, two parallel calls (written in the format the demo runs).
+DEMO_REASONING = (
+    "Two independent questions: the weather in Paris and the time in Tokyo. I can look both up at once."
 )
+DEMO_TEXT = "Let me check both at once.\n"
+DEMO_TOOL_CALLS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("get_weather", {"city": "Paris"}),
+    ("get_time", {"timezone": "Asia/Tokyo"}),
+)
+
+
+def demo_output(fmt: str | Format = "hermes") -> str:
+    """Turn 1 as a model of format ``fmt`` writes it (its reasoning in the format's markup, if it has some).
+
+    Raises :class:`~streamparse.errors.FormatError` for a format that declares no way to write calls.
+    """
+    fmt = fmt if isinstance(fmt, Format) else load_format(fmt)
+    reasoning = DEMO_REASONING if "RENDER_REASONING" in fmt.options else None
+    return render(fmt, reasoning=reasoning, text=DEMO_TEXT, calls=DEMO_TOOL_CALLS)
 
 
 def _fact(name: str, content: Any) -> str:
@@ -115,22 +128,30 @@ def _fact(name: str, content: Any) -> str:
     return f"{name} returned {content}"
 
 
-def demo_script(request: dict[str, Any]) -> Reply:
-    """The scripted model: calls the tools, then answers from their results once the request carries them."""
+def demo_script(fmt: str | Format = "hermes") -> Callable[[dict[str, Any]], Reply]:
+    """The scripted model, writing format ``fmt``: it calls the tools, then answers from their results
+    once the request carries them.  A format with no reasoning markup sends its reasoning in the
+    server's reasoning field instead."""
     from ..server import Reply
 
-    messages = [m for m in request.get("messages") or () if isinstance(m, dict)]
-    names = {
-        call.get("id"): (call.get("function") or {}).get("name", "tool")
-        for m in messages
-        if m.get("role") == "assistant"
-        for call in m.get("tool_calls") or ()
-        if isinstance(call, dict)
-    }
-    results = [
-        (names.get(m.get("tool_call_id"), "tool"), m.get("content")) for m in messages if m.get("role") == "tool"
-    ]
-    if not results:
-        return Reply(DEMO_CALLS)
-    answer = ", and ".join(_fact(name, content) for name, content in results)
-    return Reply(f"Right now {answer}.")
+    fmt = fmt if isinstance(fmt, Format) else load_format(fmt)
+    first = Reply(demo_output(fmt), reasoning=None if "RENDER_REASONING" in fmt.options else DEMO_REASONING)
+
+    def script(request: dict[str, Any]) -> Reply:
+        messages = [m for m in request.get("messages") or () if isinstance(m, dict)]
+        names = {
+            call.get("id"): (call.get("function") or {}).get("name", "tool")
+            for m in messages
+            if m.get("role") == "assistant"
+            for call in m.get("tool_calls") or ()
+            if isinstance(call, dict)
+        }
+        results = [
+            (names.get(m.get("tool_call_id"), "tool"), m.get("content")) for m in messages if m.get("role") == "tool"
+        ]
+        if not results:
+            return first
+        answer = ", and ".join(_fact(name, content) for name, content in results)
+        return Reply(render(fmt, text=f"Right now {answer}."))
+
+    return script

@@ -62,6 +62,14 @@ def _load_format(name: str) -> Format:
         raise _Abort(str(exc), 2) from exc
 
 
+def _script(fmt: Format) -> Callable[[dict[str, Any]], Reply]:
+    """The demo's scripted model writing ``fmt``; a format it cannot write is refused, never replaced."""
+    try:
+        return demo_script(fmt)
+    except FormatError as exc:
+        raise _Abort(f"--format {fmt.name}: the scripted model cannot write it: {exc}", 2) from exc
+
+
 def _client(args: argparse.Namespace, fmt: Format, base_url: str | None = None, model: str | None = None) -> Client:
     from ..client import Client
 
@@ -111,9 +119,11 @@ async def _demo(args: argparse.Namespace, fmt: Format, view: View) -> None:
         return
     from ..server import Server
 
-    server = Server(demo_script, tool_parser=args.tool_parser, model="streamparse-demo", delay=args.delay)
+    server = Server(
+        _script(fmt), tool_parser=args.tool_parser, tool_format=fmt, model=_demo_model(fmt), delay=args.delay
+    )
     async with server:
-        where = "delta.tool_calls (server-side parser)" if args.tool_parser else "Hermes tags in content"
+        where = "delta.tool_calls (server-side parser)" if args.tool_parser else f"{fmt.name} markup in content"
         view.note("demo", f"embedded server at {server.base_url}; calls arrive as {where}")
         async with _client(args, fmt, server.base_url, args.model or server.model) as client:
             await _converse(client, view, params, args.tool_latency)
@@ -256,7 +266,7 @@ def _demo_web(args: argparse.Namespace, fmt: Format) -> int:
 
     async def run() -> None:
         server = Server(
-            demo_script, tool_parser=args.tool_parser, model="streamparse-demo", delay=args.delay,
+            _script(fmt), tool_parser=args.tool_parser, tool_format=fmt, model=_demo_model(fmt), delay=args.delay,
             host=args.host, port=args.port,
         )
         page = DemoPage(
@@ -276,8 +286,9 @@ def _demo_web(args: argparse.Namespace, fmt: Format) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from ..server import load_script
 
+    fmt = _load_format(args.format)
     if args.script is None:
-        script: Callable[[dict[str, Any]], Reply] = demo_script
+        script: Callable[[dict[str, Any]], Reply] = _script(fmt)
     else:
         try:
             replies = load_script(args.script)
@@ -293,13 +304,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from ..server import Server
 
         server = Server(
-            script, tool_parser=args.tool_parser, model=args.model, delay=args.delay, host=args.host, port=args.port
+            script, tool_parser=args.tool_parser, tool_format=fmt, model=args.model or _demo_model(fmt), delay=args.delay,
+            host=args.host, port=args.port,
         )
         page = None
         if args.ui:
             from .web_demo import DemoPage
 
-            page = DemoPage(server, fmt=_load_format("hermes"))
+            page = DemoPage(server, fmt=fmt)
 
         def banner() -> str:
             ui = f"; the live page at {page.url}" if page is not None else ""
@@ -319,12 +331,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _add_format(p: argparse.ArgumentParser) -> None:
+def _add_format(p: argparse.ArgumentParser, default: str = "hermes") -> None:
+    choices = ", ".join(available_formats())
+    more = ', "auto" (from the model\'s name)' if default == "auto" else ""
     p.add_argument(
         "--format",
-        default="hermes",
-        help=f"model output format: {', '.join(available_formats())}, or a .lark grammar file (default: hermes)",
+        default=default,
+        help=f"model output format: {choices}{more}, or a .lark grammar file (default: {default})",
     )
+
+
+def _demo_model(fmt: Format) -> str:
+    """The id the embedded server reports: it names the format, so a client's format="auto" finds it."""
+    return f"streamparse-{fmt.name}"
 
 
 def _add_remote(p: argparse.ArgumentParser, base_url_help: str) -> None:
@@ -429,11 +448,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="parse calls server-side into delta.tool_calls, like vLLM's hermes parser",
     )
-    serve.add_argument("--model", default="streamparse-demo", help="model id it reports (default: streamparse-demo)")
+    serve.add_argument(
+        "--model", help="model id it reports (default: streamparse-FORMAT, which format=\"auto\" recognises)"
+    )
     serve.add_argument(
         "--delay", type=float, default=_DEFAULT_DELAY, help=f"seconds per event (default: {_DEFAULT_DELAY})"
     )
     serve.add_argument("--ui", action="store_true", help="also serve the live page, running the demo's tools")
+    _add_format(serve)
     serve.set_defaults(run=cmd_serve)
 
     add_runner_commands(commands, add_format=_add_format)

@@ -313,7 +313,7 @@ def _input_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _runner(commands: Any, *, bench: bool, add_format: Callable[[argparse.ArgumentParser], None]) -> None:
+def _runner(commands: Any, *, bench: bool, add_format: Callable[[argparse.ArgumentParser, str], None]) -> None:
     if bench:
         p = commands.add_parser(
             "bench",
@@ -336,7 +336,7 @@ def _runner(commands: Any, *, bench: bool, add_format: Callable[[argparse.Argume
     p.add_argument("--base-url", help="OpenAI-compatible base URL (default: $STREAMPARSE_BASE_URL, $OPENAI_BASE_URL, else http://127.0.0.1:8000/v1)")
     p.add_argument("--model", help="model id (default: $STREAMPARSE_MODEL, else the server's first model)")
     p.add_argument("--api-key", help="bearer token (default: $STREAMPARSE_API_KEY or $OPENAI_API_KEY)")
-    add_format(p)
+    add_format(p, "auto")
     load = p.add_argument_group("load shape")
     load.add_argument("--max-concurrency", type=int, help="most requests in flight at once (default: no cap)")
     load.add_argument("--request-rate", type=_rate, default=math.inf, help="requests per second (default: inf, all at once)")
@@ -379,7 +379,7 @@ def _runner(commands: Any, *, bench: bool, add_format: Callable[[argparse.Argume
     p.set_defaults(run=cmd_run)
 
 
-def add_commands(commands: Any, *, add_format: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_commands(commands: Any, *, add_format: Callable[[argparse.ArgumentParser, str], None]) -> None:
     """Add ``run``, ``bench``, ``summarize`` and ``score`` to the ``streamparse`` subcommands."""
     _runner(commands, bench=False, add_format=add_format)
     _runner(commands, bench=True, add_format=add_format)

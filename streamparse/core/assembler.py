@@ -41,7 +41,7 @@ class Call:
 class Assembler:
     """Builds the calls of one stream; ``allocate`` numbers them, ``make_id`` names them."""
 
-    __slots__ = ("_allocate", "_make_id", "_tools", "raw", "call")
+    __slots__ = ("_allocate", "_make_id", "_tools", "_check", "raw", "call")
 
     def __init__(
         self,
@@ -49,10 +49,13 @@ class Assembler:
         make_id: Callable[[int], str],
         tools: ToolSchemas | None,
         raw: RawText,
+        *,
+        check: bool = True,
     ) -> None:
         self._allocate = allocate
         self._make_id = make_id
         self._tools = tools  # the request's tools (None: none were given, so any tool goes)
+        self._check = check  # finished calls are checked against the tools (else they only type values)
         self.raw = raw  # the text of the current block; `mark` is where the open call's text starts
         self.call: Call | None = None
 
@@ -200,7 +203,7 @@ class Assembler:
         index = self.start(out)
         name = call.name
         assert name is not None and call.id is not None
-        problem = call_problem(self._tools, name, arguments)
+        problem = call_problem(self._tools, name, arguments) if self._check else None
         if problem is not None:
             error, kind, problems = problem
             self.fail(error, out, kind, arguments, upto, problems)

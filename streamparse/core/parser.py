@@ -59,9 +59,11 @@ class Parser:
         indexes: Iterator[int] | None = None,
         in_reasoning: bool = False,
         values: bool = False,
+        check_tools: bool = True,
     ) -> None:
         """``tools`` (the request's tool definitions) type raw argument values by their schemas; a call to
-        another tool, or whose arguments do not fit its schema, is an :class:`InvalidToolCall`.  ``indexes`` numbers the calls (default 0, 1, ...); share one
+        another tool, or whose arguments do not fit its schema, is an :class:`InvalidToolCall` (unless
+        ``check_tools`` is false, as for a server's own parser, which leaves that to its clients).  ``indexes`` numbers the calls (default 0, 1, ...); share one
         iterator to number the calls of one response across several sources.
 
         ``in_reasoning`` starts inside a reasoning block, for models whose chat
@@ -74,7 +76,8 @@ class Parser:
         self._format = fmt
         raw = RawText()
         allocate = (indexes or itertools.count()).__next__
-        calls = Assembler(allocate, id_factory or default_id, tool_schemas(tools) if tools is not None else None, raw)
+        schemas = tool_schemas(tools) if tools is not None else None
+        calls = Assembler(allocate, id_factory or default_id, schemas, raw, check=check_tools)
         self._ctx = Context(calls, raw, fmt.options)
         self._held = ""
         self._drop: frozenset[str] = frozenset()  # closers of a reasoning block a call ended: markup

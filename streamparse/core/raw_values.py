@@ -69,7 +69,8 @@ def _canonical(name: str) -> str | None:
     return None
 
 
-def _type_of(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON type name of a Python value (a tuple is an array)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -103,10 +104,10 @@ def _collect(schema: Any, found: set[str], depth: int) -> bool:
                 found.add(canonical)
     if isinstance(schema.get("enum"), list):
         informed = True
-        found.update(_type_of(v) for v in schema["enum"])
+        found.update(json_type(v) for v in schema["enum"])
     if "const" in schema:
         informed = True
-        found.add(_type_of(schema["const"]))
+        found.add(json_type(schema["const"]))
     for key in ("anyOf", "oneOf", "allOf"):
         branches = schema.get(key)
         if isinstance(branches, list):
@@ -142,7 +143,7 @@ def type_value(raw: str, schema: Mapping[str, Any] | None, policy: Policy = "sch
             pass
         else:
             allowed = allowed_types(schema) if schema is not None else None
-            if allowed is None or _type_of(value) in allowed or (_type_of(value) == "integer" and "number" in allowed):
+            if allowed is None or json_type(value) in allowed or (json_type(value) == "integer" and "number" in allowed):
                 return value
     if schema is None:
         return raw
@@ -187,7 +188,7 @@ def _container(t: str, containers: frozenset[str]) -> Any:
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             continue
         value = jsonable(value)
-        if value is not None and _type_of(value) in containers:
+        if value is not None and json_type(value) in containers:
             return value
     return None
 

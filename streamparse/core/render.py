@@ -18,13 +18,18 @@ A format's grammar carries its templates as options (terminals no rule uses):
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import FormatError
 from .formats import Format, load_format
-from .jsontext import dumps
+
+
+def dumps(value: Any) -> str:
+    """JSON the way models write it: a space after each separator, characters as they are."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 _FIELD = re.compile(r"\{([a-z_]+)\}")

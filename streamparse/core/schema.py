@@ -22,6 +22,7 @@ import msgspec
 
 from ..errors import UsageError
 from .events import InvalidKind, SchemaProblem
+from .raw_values import json_type
 
 if TYPE_CHECKING:
     import jsonschema_rs
@@ -144,23 +145,9 @@ def _json(value: Any) -> str:
     return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def _got(value: Any) -> str:
     """``string '3'``, ``integer 3``, ``null``, ``object``: the value as a model can recognise it."""
-    kind = _type_name(value)
+    kind = json_type(value)
     if isinstance(value, str):
         shown = value if len(value) <= _SHOWN else value[: _SHOWN - 1] + "…"
         return f"{kind} {shown!r}"

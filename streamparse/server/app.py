@@ -52,6 +52,8 @@ from ..core.events import (
     ToolCallEnd,
     ToolCallStart,
 )
+from ..core.formats import Format
+from ..errors import UsageError
 from ..core.parser import Parser
 
 __all__ = ["Fault", "RecordedRequest", "Reply", "Script", "Server", "load_script"]
@@ -279,7 +281,7 @@ class Server:
         script: Script = (),
         *,
         tool_parser: bool = False,
-        tool_format: str = "hermes",
+        tool_format: str | Format = "hermes",
         model: str = "streamparse-test",
         chunking: Chunking = Chunking(),
         delay: float = 0.0,
@@ -489,8 +491,14 @@ class Server:
             return ["".join(pieces[i : i + per_event]) for i in range(0, len(pieces), per_event)]
         return pieces
 
-    def _parser(self) -> Parser:
-        return Parser(self.tool_format, id_factory=_tool_id)
+    def _parser(self, body: dict[str, Any]) -> Parser:
+        """The server-side tool parser: like vLLM's, it types raw values by the request's tools but
+        checks nothing against them (that is the client's job)."""
+        tools = body.get("tools")
+        try:
+            return Parser(self.tool_format, id_factory=_tool_id, tools=tools or None, check_tools=False)
+        except UsageError:  # tools the schema compiler refuses: the values stay untyped
+            return Parser(self.tool_format, id_factory=_tool_id)
 
     def _events(
         self, body: dict[str, Any], reply: Reply, fault: Fault, group: int, continuous: bool = False
@@ -518,7 +526,7 @@ class Server:
         yield 1, choice + b'{"role":"assistant","content":""}' + (usage_tail(0) if continuous else tail)
         tools = _ToolDeltas(self.reasoning_field)
         tokens = 0
-        for count, pieces, deltas in self._deltas(reply, fault, tools, group, tail + choice):
+        for count, pieces, deltas in self._deltas(body, reply, fault, tools, group, tail + choice):
             tokens += pieces
             yield count, choice + deltas + (usage_tail(tokens) if continuous else tail)
         total = len(self._pieces(reply.reasoning or "", fault)) + len(self._pieces(reply.text, fault))
@@ -531,7 +539,7 @@ class Server:
             yield 1, b"data: [DONE]" + nl2
 
     def _deltas(
-        self, reply: Reply, fault: Fault, tools: _ToolDeltas, group: int, joint: bytes
+        self, body: dict[str, Any], reply: Reply, fault: Fault, tools: _ToolDeltas, group: int, joint: bytes
     ) -> Iterator[tuple[int, int, bytes]]:
         """Delta objects after the role chunk, up to ``group`` of them joined by
         ``joint`` (the bytes that close one event and open the next):
@@ -541,7 +549,7 @@ class Server:
         if not self.tool_parser:
             yield from self._plain("content", reply.text, fault, group, joint, per)
             return
-        parser = self._parser()
+        parser = self._parser(body)
         batch: list[bytes] = []
         pending = 0  # pieces whose delta is still to come (the parser held them back)
         for piece in self._pieces(reply.text, fault, per):
@@ -661,7 +669,7 @@ class Server:
         content, reasoning = reply.text, reply.reasoning or ""
         calls: list[dict[str, Any]] = []
         if self.tool_parser:
-            parser = self._parser()
+            parser = self._parser(body)
             text: list[str] = []
             for event in [*parser.feed(reply.text), *parser.close()]:
                 if isinstance(event, TextDelta):

@@ -133,19 +133,20 @@ class Reader:
     def close(self, held: str, out: list[Event]) -> str:
         """The stream ended inside this content; ``held`` is text held back at the end.
 
-        A cut-off literal that would have closed this block is its markup; one
-        that would have opened the next item is returned, to be shown as text.
+        Whitespace, or a cut-off literal that would have closed this block, is
+        its markup; the start of one that would have opened the next item is
+        returned, to be shown as text.
         """
         if held:
             if not self.mode.structure:
                 self.take(held, out)
                 held = ""
-            elif any(lit.startswith(held) for lit in self.mode.closers):
+            elif held.isspace() or any(lit.startswith(held) for lit in self.mode.closers):
                 self.ctx.raw.append(held)
                 held = ""
-        self.cut(out)
+        self.cut_off(out)
         return held
 
-    def cut(self, out: list[Event]) -> None:
-        """The content was cut off by the end of the stream (default: it ends there)."""
+    def cut_off(self, out: list[Event]) -> None:
+        """The stream ended inside this content (after :meth:`close` took what was held back)."""
         self.end(out)

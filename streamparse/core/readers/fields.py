@@ -74,7 +74,7 @@ class NameReader(_Piece):
         name = self.text.strip()
         self.ctx.calls.name(name, name_error(name))
 
-    def cut(self, out: list[Event]) -> None:
+    def cut_off(self, out: list[Event]) -> None:
         # The call is cut off, not malformed: keep what reads as its name so far.
         name = self.text.strip()
         if name_error(name) is None:

@@ -161,12 +161,8 @@ class JsonArgsReader(Reader):
     def end(self, out: list[Event]) -> None:
         self._finish(out, "malformed")
 
-    def close(self, held: str, out: list[Event]) -> str:
-        if held and any(lit.startswith(held) for lit in self.mode.closers):
-            self.ctx.raw.append(held)
-            held = ""
+    def cut_off(self, out: list[Event]) -> None:
         self._finish(out, "truncated")
-        return held
 
     def _finish(self, out: list[Event], kind: InvalidKind) -> None:
         calls = self.ctx.calls

@@ -248,12 +248,8 @@ class JsonCallsReader(Reader):
     def end(self, out: list[Event]) -> None:
         self._finish(out, "malformed")
 
-    def close(self, held: str, out: list[Event]) -> str:
-        if held and (held.isspace() or any(lit.startswith(held) for lit in self.mode.closers)):
-            self.ctx.raw.append(held)
-            held = ""
+    def cut_off(self, out: list[Event]) -> None:
         self._finish(out, "truncated")
-        return held
 
     def _finish(self, out: list[Event], kind: InvalidKind) -> None:
         """The block is over: report what was not a valid call."""

@@ -74,11 +74,6 @@ class SeparatorReader(Reader):
             return i, None, i
         return i, m.group(), m.end()
 
-    def close(self, held: str, out: list[Event]) -> str:
-        if held.isspace():
-            self.take(held, out)
-            held = ""
-        return super().close(held, out)
 
     def take(self, text: str, out: list[Event]) -> None:
         self.content = True
