@@ -112,7 +112,7 @@ def check_contract(events: list[Event]) -> None:
 
 def test_every_format_loads_and_is_listed() -> None:
     assert {"hermes", "qwen3_coder", "harmony", "llama3_json", "glm45", "glm47", "mistral", "minimax_m2",
-            "deepseek_v31", "deepseek_v32", "kimi_k2", "deepseek_v3", "pythonic"} <= set(FORMATS)
+            "deepseek_v31", "deepseek_v32", "kimi_k2", "deepseek_v3", "pythonic", "seed_oss", "step3", "hy_v3"} <= set(FORMATS)
     for name in FORMATS:
         assert load_format(name).name == name
 
@@ -226,3 +226,11 @@ def merge_values(events: list[Event]) -> list[Event]:
         elif isinstance(e, ToolCallValue):
             out.append(e)
     return out
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_values_with_whitespace_at_their_ends_round_trip(fmt: str) -> None:
+    # Raw-value formats treat a newline next to a tag as markup; what they write must keep it as data.
+    arguments = {"a": "\nab\n\n", "b": "  x  ", "c": "\n", "d": "", "e": "\t\n tail\n"}
+    output = render(fmt, calls=[("f", arguments)])
+    assert [(e.name, e.arguments) for e in feed(fmt, [output]) if isinstance(e, ToolCallEnd)] == [("f", arguments)]

@@ -74,6 +74,8 @@ class Assembler:
             self.taint(error)
         elif call.name is None:
             call.name = name
+        elif name != call.name:  # a format that writes the name twice (a header and the call)
+            self.taint(f"tool call is named both {call.name!r} and {name!r}")
 
     def id(self, ident: str) -> None:
         call = self.current()
@@ -114,6 +116,20 @@ class Assembler:
         call = self.current()
         call.key = key
         call.streaming = False
+
+    def fresh_key(self, key: str) -> bool:
+        """Can the current call still take argument ``key``? Not one it has (or is reading); with the
+        tool's schema known, only one of its parameters."""
+        call = self.call
+        if call is None:
+            return True
+        if key == call.key or key in call.members:
+            return False
+        if self._tools is None or call.name is None:
+            return True
+        parameters = self._tools.parameters(call.name)
+        known = parameters.get("properties") if parameters is not None else None
+        return not isinstance(known, Mapping) or key in known
 
     def _schema(self, call: Call) -> Mapping[str, Any] | None:
         if self._tools is None or call.name is None or call.key is None:

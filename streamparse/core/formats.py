@@ -5,7 +5,9 @@ terminals) and of its structure (its rules).  Declared terminals
 (``%declare``) name what lies between literals; the name picks the reader
 that reads it (:data:`streamparse.core.readers.READERS`).  Terminals that no
 rule uses are *options* handed to the readers (e.g. the pattern that reads a
-call's name out of its id).  A rule named ``call`` spans one tool call.
+call's name out of its id).  A rule named ``call`` spans one tool call; a
+rule named ``malformed`` marks a way through a call read only to resync (the
+call is reported invalid).
 
 A :class:`Format` turns the grammar's LALR table into a graph the parser
 walks: a :class:`Node` is a place between two pieces of input, a
@@ -26,8 +28,8 @@ from typing import Any
 
 from ..errors import FormatError
 from .events import Event
-from .grammar import CALL_RULE, Grammar, Stack
-from .readers import READERS, Reader
+from .grammar import CALL_RULE, MALFORMED_RULE, Grammar, Stack
+from .readers import READERS, Context, Reader
 from .readers.base import first_non_space
 
 _MAX_NODES = 5000  # a grammar that nests without bound would grow its stack forever
@@ -40,7 +42,7 @@ def _alternation(literals: list[str]) -> str:
 class Node:
     """A place in the grammar between two pieces of input (after a literal, or at the start)."""
 
-    __slots__ = ("format", "stack", "contents", "direct", "anything", "end_ok", "_modes")
+    __slots__ = ("format", "stack", "contents", "direct", "anything", "end_ok", "piece", "_modes", "_longest", "_after")
 
     def __init__(self, fmt: Format, stack: Stack) -> None:
         self.format = fmt
@@ -54,7 +56,11 @@ class Node:
         self.direct = {grammar.literals[t]: t for t in choices if t in grammar.literals}
         self.anything = any(READERS[t].any_text for t in contents if t in READERS)
         self.end_ok = grammar.accepts_end(stack)
+        # The piece (a name, a key) read here, when it is the only content.
+        self.piece = contents[0] if len(contents) == 1 and READERS[contents[0]].piece else None
         self._modes: dict[str, Mode] = {}
+        self._longest = sorted(self.direct, key=len, reverse=True)
+        self._after: dict[str, Node] = {}
 
     def mode(self, content: str) -> Mode:
         mode = self._modes.get(content)
@@ -75,6 +81,8 @@ class Node:
         """
         if self.anything:
             return True
+        if self.piece is not None:
+            return self.piece_follows(s, i, at_end, None)
         j = i
         n = len(s)
         while j < n and s[j] in " \t\r\n":
@@ -95,6 +103,51 @@ class Node:
                 return True
             undecided = undecided or verdict is None
         return None if undecided else False
+
+    def piece_follows(self, s: str, i: int, at_end: bool, ctx: Context | None) -> bool | None:
+        """Is ``s[i:]`` a well-formed piece up to the literal that ends it, and can what follows that
+        literal continue from there (None: not decided yet)?"""
+        assert self.piece is not None
+        mode = self.mode(self.piece)
+        m = mode.search(s, i)
+        if m is None or m.lastgroup == "part":
+            if not mode.reader.accepts(s[i : len(s) if m is None else m.start()], ctx, False):
+                return False
+            return True if at_end else None
+        if not mode.reader.accepts(s[i : m.start()], ctx, True):
+            return False
+        # `<function=name> to call.` in prose: the name is fine, but no call follows it.
+        transition = mode.transition(m.group(), True)
+        return transition is not None and transition is not DROP and transition.target.opens(s, m.end(), at_end)
+
+    def structure_follows(self, s: str, i: int, at_end: bool, ctx: Context) -> bool | None:
+        """Does structure continue at ``s[i:]``: a well-formed piece, or (after whitespace) a literal,
+        and the piece that literal opens if it opens one, or the end of the stream?
+
+        This confirms a literal that would end data (a raw value), which may hold any literal.
+        """
+        if self.piece is not None:
+            return self.piece_follows(s, i, at_end, ctx)
+        j = first_non_space(s, i)
+        if j == len(s):
+            return True if at_end else None
+        for literal in self._longest:
+            if s.startswith(literal, j):
+                target = self.after(literal)
+                return True if target.piece is None else target.piece_follows(s, j + len(literal), at_end, ctx)
+        rest = s[j:]
+        if any(literal.startswith(rest) for literal in self._longest):
+            return True if at_end else None
+        return False
+
+    def after(self, literal: str) -> Node:
+        """The node a literal of this node leads to."""
+        node = self._after.get(literal)
+        if node is None:
+            transition = self.mode(self.contents[-1]).transition(literal, False)
+            assert transition is not None and transition is not DROP  # a literal of this node is acceptable here
+            node = self._after[literal] = transition.target
+        return node
 
     def choose(self, s: str, i: int, at_end: bool, strict: bool) -> Mode | None:
         """The mode for the text at ``s[i:]`` where several content kinds are possible (None: undecided)."""
@@ -134,13 +187,17 @@ class Node:
 class Transition:
     """What shifting one literal (or ending one content by itself) does."""
 
-    __slots__ = ("target", "ends_call", "opener", "confirm")
+    __slots__ = ("target", "ends_call", "malformed", "opener", "confirm", "strict")
 
-    def __init__(self, target: Node, ends_call: bool, opener: bool, confirm: Node | None) -> None:
+    def __init__(
+        self, target: Node, ends_call: bool, opener: bool, confirm: Node | None, strict: bool = False, malformed: bool = False
+    ) -> None:
         self.target = target
         self.ends_call = ends_call  # a `call` rule is complete
+        self.malformed = malformed  # a `malformed` rule is complete: the call is invalid
         self.opener = opener  # the literal opens an item (it belongs to what follows, not to what it ends)
         self.confirm = confirm  # the literal counts only if what follows can continue from this node
+        self.strict = strict  # ... and, as it ends data, only if structure follows (Node.structure_follows)
 
 
 DROP = Transition.__new__(Transition)
@@ -178,10 +235,12 @@ class Mode:
             prefixes = {lit[:k] for lit in keys for k in range(1, len(lit))}
             # A partial literal at the end is held back, also when it is a whole shorter literal.
             part = f"(?P<part>(?:{_alternation(list(prefixes))})\\Z)|" if prefixes else ""
-            self.head = f"{part}(?P<lit>{_alternation(keys)})"
             firsts = {lit[0] for lit in keys}
             self.firsts = "".join(sorted(firsts))  # a piece with none of these holds no literal
             self.first: str | None = self.firsts if len(firsts) == 1 else None
+            # The lookahead on the first characters lets the regex engine skip text fast (several times
+            # faster on text holding none of them; the match is the same).
+            self.head = f"(?=[{re.escape(self.firsts)}])(?:{part}(?P<lit>{_alternation(keys)}))"
         else:
             self.head = "(?P<lit>(?!))"
             self.firsts = ""
@@ -287,11 +346,13 @@ class Format:
             return None
         after, reduced = stepped
         target = self.node(after)
-        confirm = None if target.anything or not READERS[content].confirms else target
+        reader = READERS[content]
+        strict = reader.data
+        confirm = target if strict else None if target.anything or not reader.confirms else target
         # A literal that can open an item opens one here only if it begins a rule (harmony's
         # <|channel|> also comes inside a header begun by <|start|>, whose text it continues).
         opener = literal in self.openers and grammar.begins(after)
-        return Transition(target, CALL_RULE in reduced, opener, confirm)
+        return Transition(target, CALL_RULE in reduced, opener, confirm, strict, MALFORMED_RULE in reduced)
 
     def reasoning_opener(self) -> str:
         """The literal that opens a reasoning block at the start."""

@@ -23,6 +23,9 @@ from ..errors import FormatError
 END = "$END"
 CALL_RULE = "call"
 """A rule of this name spans one tool call: the call ends when the rule is complete."""
+MALFORMED_RULE = "malformed"
+"""A rule of this name marks a way through a call that is not valid syntax, read only to resync
+(e.g. a name whose closing ``>`` is missing): the call it is in is reported invalid."""
 
 Stack = tuple[int, ...]
 

@@ -200,8 +200,12 @@ class Parser:
                 self._set_mode(self._node.mode(mode.terminal), self._opening)
                 pos = end
                 continue
-            if transition.confirm is not None:
-                verdict = transition.confirm.opens(s, end, at_end)
+            confirm = transition.confirm
+            if confirm is not None:
+                if transition.strict:
+                    verdict = confirm.structure_follows(s, end, at_end, self._ctx)
+                else:
+                    verdict = confirm.opens(s, end, at_end)
                 if verdict is None:
                     self._held = s[stop:]
                     return
@@ -218,6 +222,8 @@ class Parser:
     def _shift(self, mode: Mode, transition: Transition, literal: str, out: list[Event]) -> None:
         """Move on through ``transition`` (after ``literal``, which may be empty)."""
         calls = self._ctx.calls
+        if transition.malformed:
+            calls.taint(f"tool call is malformed: {literal!r} came before the rest of the call's syntax")
         if transition.ends_call:
             calls.end(out)
         node = transition.target

@@ -197,7 +197,11 @@ def _double_encoded(t: str) -> Any:
     inner = loads(t)
     if not isinstance(inner, str):
         raise ValueError("not a JSON string")
-    return loads(inner)
+    try:
+        return loads(inner)
+    except ValueError:
+        # Templates that JSON-encode str(dict) wrap a Python repr in a JSON string.
+        return ast.literal_eval(inner)
 
 
 def jsonable(value: Any) -> Any:

@@ -66,6 +66,13 @@ class Reader:
     what follows can continue the grammar (a name or a key cannot: their literals always count)."""
     spaces: ClassVar[bool] = False
     """The content is whitespace between literals (chosen where whitespace is followed by a literal)."""
+    piece: ClassVar[bool] = False
+    """The content is a short piece ended by a literal (a name, a key): a literal that opens it counts,
+    where it must be confirmed, only if the piece after it is well formed (see :meth:`accepts`)."""
+    data: ClassVar[bool] = False
+    """The content is data that may hold any literal (a raw argument value): a literal ends it only
+    where more structure follows at once (another literal, a well-formed piece, or the end), since
+    text after a closing tag shows that the tag was data."""
     event: ClassVar[type[Event] | None] = None
     """The event of plain content (text, reasoning): the parser streams it without a reader call."""
 
@@ -83,6 +90,14 @@ class Reader:
     def claims(cls, s: str, i: int, at_end: bool) -> bool | None:
         """Is ``s[i:]`` surely this content, with no literal before it? (stricter than ``opens``)"""
         return cls.opens(s, i, at_end)
+
+    @classmethod
+    def accepts(cls, text: str, ctx: Context | None, complete: bool) -> bool:
+        """Can ``text`` be this piece (``complete``: all of it; else its start so far)?
+
+        ``ctx`` is given where the current call decides too (e.g. an argument already read).
+        """
+        return True
 
     def scan(self, s: str, pos: int, out: list[Event]) -> tuple[int, str | None, int]:
         """Read ``s[pos:]``: ``(stop, literal, end)``.

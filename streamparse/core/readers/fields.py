@@ -13,6 +13,15 @@ if TYPE_CHECKING:
     from ..formats import Mode
 
 _NOT_IN_NAME = frozenset(" \t\r\n{}[]\"'<>")
+_PIECE_MAX = 256  # a name or key longer than this is text, not markup (bounds what confirming holds back)
+
+
+def _well_formed(text: str, complete: bool) -> bool:
+    """Could ``text`` (trimmed) be a name or a key, or, not ``complete``, the start of one?"""
+    core = text.strip()
+    if len(core) > _PIECE_MAX or not _NOT_IN_NAME.isdisjoint(core):
+        return False
+    return bool(core) or not complete
 
 
 def name_error(name: str) -> str | None:
@@ -48,6 +57,11 @@ class NameReader(_Piece):
     """A call's name (trimmed); the call is announced once it is complete."""
 
     __slots__ = ()
+    piece = True
+
+    @classmethod
+    def accepts(cls, text: str, ctx: Context | None, complete: bool) -> bool:
+        return _well_formed(text, complete)
 
     @classmethod
     def opens(cls, s: str, i: int, at_end: bool) -> bool | None:
@@ -59,6 +73,14 @@ class NameReader(_Piece):
     def end(self, out: list[Event]) -> None:
         name = self.text.strip()
         self.ctx.calls.name(name, name_error(name))
+
+    def cut_off(self, out: list[Event]) -> None:
+        # The call is cut off, not malformed: keep what reads as its name so far; but text that can
+        # be no name, whatever would have followed it (a space inside), makes the call malformed.
+        name = self.text.strip()
+        error = name_error(name)
+        if error is None or name:
+            self.ctx.calls.name(name, error)
 
 
 class IdReader(_Piece):
@@ -93,6 +115,12 @@ class KeyReader(_Piece):
     """An argument's name (trimmed)."""
 
     __slots__ = ()
+    piece = True
+
+    @classmethod
+    def accepts(cls, text: str, ctx: Context | None, complete: bool) -> bool:
+        # Inside a value, a key tag is markup only for an argument this call may still take.
+        return _well_formed(text, complete) and (not complete or ctx is None or ctx.calls.fresh_key(text.strip()))
 
     @classmethod
     def opens(cls, s: str, i: int, at_end: bool) -> bool | None:
@@ -114,6 +142,7 @@ class ValueReader(_Piece):
     __slots__ = ("_streams",)
     any_text = True
     confirms = True
+    data = True
     policy: ClassVar[Policy] = "schema"
 
     def __init__(self, mode: Mode, ctx: Context, opening: str) -> None:
