@@ -255,3 +255,12 @@ def test_any_arguments_get_a_verdict_and_located_messages(name: str, arguments: 
             parent = parent[part]
         if problem.keyword not in ("required", "dependentRequired") and problem.path:
             parent[problem.path[-1]]
+
+
+@pytest.mark.parametrize(
+    "name,good,bad", [("float", 2.5, "x"), ("int64", 3, 2.5), ("dict", {"a": 1}, [1]), ("tuple", [1], {}), ("any", "x", None)]
+)
+def test_type_names_json_schema_lacks_are_read_as_the_typing_rules_read_them(name: str, good: object, bad: object) -> None:
+    schemas = ToolSchemas([{"type": "function", "function": {"name": "f", "parameters": {"properties": {"v": {"type": name}}}}}])
+    assert schemas.check("f", {"v": good}) == []
+    assert (schemas.check("f", {"v": bad}) == []) is (name == "any")

@@ -36,14 +36,14 @@ Policy = Literal["schema", "text", "json"]
 """How a value is written: raw text typed by the schema; marked as text; marked as JSON."""
 
 _TYPES = ("string", "integer", "number", "boolean", "object", "array", "null")
-_ALIASES = (
-    (("int", "uint", "long", "short", "unsigned"), "integer"),
-    (("num", "float", "double"), "number"),
-    (("bool", "binary"), "boolean"),
-    (("str", "text", "varchar", "char", "enum"), "string"),
-    (("dict", "map"), "object"),
-    (("list", "arr", "sequence", "tuple"), "array"),
-)
+_PREFIXES = ((("int", "uint", "long", "short", "unsigned"), "integer"), (("num", "float"), "number"))
+_NAMES = {
+    **dict.fromkeys(("double",), "number"),
+    **dict.fromkeys(("bool", "binary"), "boolean"),
+    **dict.fromkeys(("str", "text", "varchar", "char", "enum"), "string"),
+    **dict.fromkeys(("dict", "map"), "object"),
+    **dict.fromkeys(("list", "arr", "sequence", "tuple"), "array"),
+}
 _INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
 
@@ -59,14 +59,15 @@ def property_schema(parameters: Mapping[str, Any] | None, key: str) -> Mapping[s
     return None
 
 
-def _canonical(name: str) -> str | None:
+def canonical_type(name: str) -> str | None:
+    """The JSON Schema type a type name means (``int64`` → ``integer``, ``dict`` → ``object``); None: none."""
     name = name.strip().lower()
     if name in _TYPES:
         return name
-    for prefixes, canonical in _ALIASES:
+    for prefixes, canonical in _PREFIXES:
         if name.startswith(prefixes):
             return canonical
-    return None
+    return _NAMES.get(name)
 
 
 def json_type(value: Any) -> str:
@@ -99,7 +100,7 @@ def _collect(schema: Any, found: set[str], depth: int) -> bool:
     for name in [kind] if isinstance(kind, str) else kind if isinstance(kind, list) else ():
         if isinstance(name, str):
             informed = True
-            canonical = _canonical(name)
+            canonical = canonical_type(name)
             if canonical is not None:
                 found.add(canonical)
     if isinstance(schema.get("enum"), list):

@@ -22,7 +22,7 @@ import msgspec
 
 from ..errors import UsageError
 from .events import InvalidKind, SchemaProblem
-from .raw_values import json_type
+from .raw_values import canonical_type, json_type
 
 if TYPE_CHECKING:
     import jsonschema_rs
@@ -41,8 +41,10 @@ class ToolSchemas:
     ``tools`` is the request's ``tools`` list: ``{"type": "function",
     "function": {"name", "parameters"}}`` entries (other tool types have no
     arguments schema and are skipped; a function without ``parameters`` takes
-    any arguments).  A malformed entry, a name given twice or a schema that is
-    not valid JSON Schema raises :class:`~streamparse.errors.UsageError`.
+    any arguments).  Type names JSON Schema lacks are read as the typing rules
+    read them (``float`` is a number, ``dict`` an object, ``any`` anything), as
+    the serving stacks do.  A malformed entry, a name given twice or a schema
+    that is not valid JSON Schema even so raises :class:`~streamparse.errors.UsageError`.
     """
 
     __slots__ = ("names", "_schemas", "_validators")
@@ -67,7 +69,7 @@ class ToolSchemas:
             if not isinstance(schema, dict):
                 raise UsageError(f"tool {name!r}: parameters are not a JSON Schema object")
             try:
-                validator = jsonschema_rs.validator_for(schema, offline=True)
+                validator = jsonschema_rs.validator_for(_standard(schema), offline=True)
             except jsonschema_rs.ValidationError as exc:
                 where = _render(tuple(exc.instance_path), "parameters")
                 raise UsageError(f"tool {name!r}: {where} is not valid JSON Schema: {exc.message}") from None
@@ -102,6 +104,27 @@ def call_problem(
     if not problems:
         return None
     return "arguments do not fit the tool's schema: " + "; ".join(p.message for p in problems), "invalid_arguments", tuple(problems)
+
+
+def _standard(schema: Any) -> Any:
+    """``schema`` with the type names the typing rules know as JSON Schema's own (``any``: any type);
+    a name nobody knows is left for the validator to refuse."""
+    if isinstance(schema, list):
+        return [_standard(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _standard(value) for key, value in schema.items() if key != "type"}
+    kind = schema.get("type")
+    names = [kind] if isinstance(kind, str) else kind if isinstance(kind, list) else None
+    if names is None:
+        if "type" in schema:
+            out["type"] = kind  # not a name: left for the validator to refuse
+        return out
+    if any(isinstance(n, str) and n.strip().lower() == "any" for n in names):
+        return out  # BFCL's "any"
+    read = [(canonical_type(n) or n) if isinstance(n, str) else n for n in names]
+    out["type"] = read[0] if isinstance(kind, str) else list(dict.fromkeys(read))
+    return out
 
 
 @functools.lru_cache(maxsize=64)
