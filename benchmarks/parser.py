@@ -456,16 +456,17 @@ def run_all(
         for cell in flat:
             show(cell, (time.perf_counter() - t0) / len(flat))
 
-    history: dict[str, list[tuple[int, float]]] = {}
+    history: dict[tuple[str, str], list[tuple[int, float]]] = {}  # (alternative, input family): (size, s)
     for cell in cells:
         alt, stream = cell.alt, cell.stream
-        large = stream.key.startswith("args-")
+        family, _, size = stream.key.rpartition("-")
+        large = size.endswith(("KB", "MB"))
         if alt.run is None:
             cell.note = f"not run: {alt.missing}"
             continue
         t0 = time.perf_counter()
         if cell.timing is None:
-            hist = history.get(alt.key)
+            hist = history.get((alt.key, family))
             # From the smaller sizes; a costly case is also probed, and the larger
             # estimate decides (neither alone is reliable on a busy machine).
             est = estimate(hist, cell.units) if large and hist else 0.0
@@ -478,7 +479,7 @@ def run_all(
             _measure_cell(cell, budget_s)
             show(cell, time.perf_counter() - t0)
         if large:
-            history.setdefault(alt.key, []).append((cell.units, cell.timing.cpu_median_ns / 1e9))  # type: ignore[union-attr]
+            history.setdefault((alt.key, family), []).append((cell.units, cell.timing.cpu_median_ns / 1e9))  # type: ignore[union-attr]
     return cells
 
 
