@@ -295,3 +295,8 @@ def test_workers_option_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
     for bad in ("0", "two"):
         assert main(["bench", "--workers", bad]) == 2
         assert "--workers: must be a number of processes" in capsys.readouterr().err
+
+
+def test_ray_is_imported_only_when_used() -> None:
+    code = "import sys, streamparse.cli.main, streamparse.runner.ray_actors; assert 'ray' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
