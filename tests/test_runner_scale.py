@@ -297,6 +297,9 @@ def test_workers_option_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
         assert "--workers: must be a number of processes" in capsys.readouterr().err
 
 
-def test_ray_is_imported_only_when_used() -> None:
-    code = "import sys, streamparse.cli.main, streamparse.runner.ray_actors; assert 'ray' not in sys.modules"
+def test_aiohttp_and_ray_are_imported_only_when_used() -> None:
+    code = (
+        "import sys, streamparse.runner, streamparse.cli.runner; assert 'aiohttp' not in sys.modules; "
+        "from streamparse.runner import RayActors, Workers; assert 'ray' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

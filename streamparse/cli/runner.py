@@ -21,21 +21,19 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import msgspec
 
 from ..errors import UsageError, WorkerError
-from ..runner.dealer import Dealer
 from ..runner.inputs import Request, read_bfcl, read_requests, synthetic
 from ..runner.load import Load, parse_sweep
 from ..runner.loop import loop_name
 from ..runner.loop import run as run_loop
 from ..runner.output import Writer, read_records, settled_ids
-from ..runner.protocol import ClientSpec
 from ..runner.records import Record, encode_record
 from ..runner.scoring import score
 from ..runner.summary import DEFAULT_PERCENTILES, METRICS, SLO_METRICS, format_summary, summarize
-from ..runner.workers import auto_count
 
 if TYPE_CHECKING:
     from ..client import Client
     from ..runner.engine import Backend
+    from ..runner.protocol import ClientSpec
 
 __all__ = ["add_commands"]
 
@@ -125,6 +123,7 @@ def _summary_path(path: str | None) -> str | None:
 
 def _client_spec(args: argparse.Namespace) -> ClientSpec:
     from ..client import Retries, Timeouts
+    from ..runner.protocol import ClientSpec
 
     timeouts = Timeouts(
         connect=args.connect_timeout, first_byte=args.first_byte_timeout, idle=args.idle_timeout, total=args.total_timeout
@@ -152,10 +151,10 @@ async def _backend(args: argparse.Namespace, requests: list[Request], load: Load
                 print(f"running on {len(actors.links)} Ray actors", flush=True)
             yield actors
         return
+    from ..runner.workers import Workers, auto_count
+
     count = auto_count(load, len(requests)) if args.workers == "auto" else args.workers or 1
     if count > 1 and requests:
-        from ..runner.workers import Workers
-
         async with Workers(spec, count=count) as workers:
             if not args.quiet:
                 print(f"running on {count} worker processes ({loop_name()})", flush=True)
@@ -178,6 +177,7 @@ async def _execute(
     args: argparse.Namespace, requests: list[Request], load: Load, writer: Writer | None, label: str | None
 ) -> _Outcome:
     """Run one step."""
+    from ..runner.dealer import Dealer
     from ..runner.engine import Engine
     from ..runner.progress import Progress
 

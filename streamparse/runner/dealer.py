@@ -31,10 +31,10 @@ import msgspec
 from ..core.message import Message as Reply
 from ..errors import WorkerError
 from .executor import Execution
-from .protocol import Done, Failed, Job, Message, Ready, Report, Settings, Stop, frame
+from .protocol import Done, Failed, Job, Message, Ready, Report, Stop, frame
 from .records import ErrorInfo, Record, Status
 from .selfcheck import ProcessStats
-from .tasks import CANCELLED
+from .tasks import CANCELLED, Settings
 from .tasks import Done as Finished
 
 __all__ = ["Dealer", "Link", "clock_offset"]

@@ -29,10 +29,9 @@ from typing import TYPE_CHECKING, Any, Protocol, Union
 from .executor import HOST, Execution
 from .inputs import Request
 from .load import Load, arrival_offsets
-from .protocol import Settings
 from .records import Record
 from .selfcheck import LoopCheck, ProcessStats, client_stats
-from .tasks import Done, Tasks
+from .tasks import Done, Settings, Tasks
 
 if TYPE_CHECKING:
     from ..client import Client

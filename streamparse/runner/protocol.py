@@ -12,7 +12,7 @@ receiver's clock), :class:`Stop` and :class:`Report`; a shard answers
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Union
 
 import msgspec
 
@@ -21,6 +21,7 @@ from ..errors import WorkerError
 from .inputs import Request
 from .records import Record
 from .selfcheck import ProcessStats
+from .tasks import Settings
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -68,14 +69,6 @@ class ClientSpec(msgspec.Struct, frozen=True, kw_only=True):
             retries=self.retries,
             headers=self.headers,
         )
-
-
-class Settings(msgspec.Struct, frozen=True, kw_only=True, tag=True):
-    """What every request of a run gets: body options (a request's own win), scoring, the run id."""
-
-    params: dict[str, Any] = {}
-    scoring: bool = False
-    run: str = ""
 
 
 class Job(msgspec.Struct, frozen=True, tag=True):

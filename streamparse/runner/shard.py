@@ -18,10 +18,10 @@ from typing import Union
 from ..core.message import Message as Reply
 from ..errors import FormatError, LLMError
 from .executor import HOST, Execution
-from .protocol import ClientSpec, Done, Failed, Job, Message, Ready, Report, Settings, Stop, boot_id, frame
+from .protocol import ClientSpec, Done, Failed, Job, Message, Ready, Report, Stop, boot_id, frame
 from .records import Record
 from .selfcheck import LoopCheck
-from .tasks import CANCELLED, Tasks
+from .tasks import CANCELLED, Settings, Tasks
 
 __all__ = ["Shard"]
 

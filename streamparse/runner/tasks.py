@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
 
 from ..core.message import Message
 from .executor import Execution, request_params
-from .protocol import Settings
 from .records import ErrorInfo, Record
 from .scoring import score
 from .selfcheck import ProcessStats
@@ -25,11 +24,19 @@ from .selfcheck import ProcessStats
 if TYPE_CHECKING:
     from ..client import Client
 
-__all__ = ["CANCELLED", "Done", "Tasks"]
+__all__ = ["CANCELLED", "Done", "Settings", "Tasks"]
 
 Done = Callable[[Union[Record, BaseException]], None]
 """Told once per request: its record, or the exception a bug raised."""
 CANCELLED = ErrorInfo(kind="cancelled", message="run stopped")
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """What every request of a run gets: body options (a request's own win), scoring, the run id."""
+
+    params: dict[str, Any] = {}
+    scoring: bool = False
+    run: str = ""
 
 
 class Tasks:
