@@ -174,9 +174,14 @@ class _Outcome(NamedTuple):
 
 
 async def _execute(
-    args: argparse.Namespace, requests: list[Request], load: Load, writer: Writer | None, label: str | None
+    args: argparse.Namespace,
+    requests: list[Request],
+    load: Load,
+    writer: Writer | None,
+    label: str | None,
+    finished: Callable[[_Outcome], None],
 ) -> _Outcome:
-    """Run one step."""
+    """Run one step; ``finished`` reports it before the workers are torn down (a local Ray takes a second)."""
     from ..runner.dealer import Dealer
     from ..runner.engine import Engine
     from ..runner.progress import Progress
@@ -222,7 +227,9 @@ async def _execute(
                 progress.close()
         if isinstance(backend, Dealer):
             problems[:0] = [f"lost {line}" for line in backend.lost]
-        return _Outcome(records, engine.client_stats(), engine.stopping, problems)
+        outcome = _Outcome(records, engine.client_stats(), engine.stopping, problems)
+        finished(outcome)
+        return outcome
 
 
 def _report(
@@ -286,21 +293,26 @@ def cmd_run(args: argparse.Namespace) -> int:
             todo = [r for r in requests if r.id not in done]
             if previous:
                 print(f"resuming {out}: {len(requests) - len(todo)} done, {len(todo)} to run", flush=True)
+        title = "Benchmark Result" + (f" ({label})" if label else "")
+
+        def finished(outcome: _Outcome) -> None:  # called within this step
+            _report(args, previous + outcome.records, outcome.client, load=load, out=out, title=title)
+            for problem in outcome.problems:
+                print(f"streamparse: {problem}", file=sys.stderr)
+            if outcome.problems:
+                print("requests a lost worker held are recorded as errors (worker_lost); rerun to resume", file=sys.stderr)
+            if outcome.stopped:
+                print("interrupted: requests in flight are recorded as cancelled; rerun to resume", file=sys.stderr)
+
         writer = Writer(out, append=args.resume) if out is not None else None
         try:
-            outcome = run_loop(_execute(args, todo, load, writer, label))
+            outcome = run_loop(_execute(args, todo, load, writer, label, finished))
         finally:
             if writer is not None:
                 writer.close()
-        title = "Benchmark Result" + (f" ({label})" if label else "")
-        _report(args, previous + outcome.records, outcome.client, load=load, out=out, title=title)
-        for problem in outcome.problems:
-            print(f"streamparse: {problem}", file=sys.stderr)
         if outcome.problems:
-            print("requests a lost worker held are recorded as errors (worker_lost); rerun to resume", file=sys.stderr)
             status = 1
         if outcome.stopped:
-            print("interrupted: requests in flight are recorded as cancelled; rerun to resume", file=sys.stderr)
             status = EXIT_INTERRUPTED
             break
     return status
