@@ -17,10 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import stamina
 
 from streamparse.cli import main
-from streamparse.client import Client, Retries
+from streamparse.client import Retries
 from streamparse.errors import WorkerError
 from streamparse.runner import Engine, Load, Record, Writer, latest, read_records, read_requests, summarize
 from streamparse.runner.protocol import ClientSpec
@@ -28,7 +27,8 @@ from streamparse.runner.ray_actors import RayActors
 from streamparse.server import Reply, Server
 
 from .test_cli import running
-from .test_runner_scale import COUNTS, ONE_CHAR, SLOW, outcome, scripted, workload
+from .test_runner import _no_retry_waits  # noqa: F401  (the fixture applies here too)
+from .test_runner_scale import ONE_CHAR, SLOW, assert_same, one_process, scripted, workload
 from .test_runner_cli import write_input
 
 LOOPBACK_ONLY = {
@@ -59,18 +59,10 @@ def cluster() -> Iterator[None]:
                 os.environ[key] = value
 
 
-@pytest.fixture(autouse=True)
-def _no_retry_waits() -> Iterator[None]:
-    with stamina.set_testing(True, attempts=3, cap=True):
-        yield
-
-
 async def test_two_actors_give_the_records_and_counts_of_one_process() -> None:
     requests = workload(32)
     load = Load(max_concurrency=4)
-    async with Server(scripted, chunking=ONE_CHAR) as server:
-        async with Client(server.base_url, "m") as client:
-            alone = [r async for r in Engine(client, load=load).run(requests, warmups=2)]
+    alone = await one_process(requests, load)
     async with Server(scripted, chunking=ONE_CHAR) as server:
         async with RayActors(ClientSpec(base_url=server.base_url, model="m"), count=2) as actors:
             names = [link.name for link in actors.links]
@@ -78,10 +70,7 @@ async def test_two_actors_give_the_records_and_counts_of_one_process() -> None:
             shared = [r async for r in engine.run(requests, warmups=2)]
         assert server.max_open_streams == 4  # the driver's cap, across both actors
     assert names == ["Ray actor 0 on node 127.0.0.1 (" + alone[0].host + ")", "Ray actor 1 on node 127.0.0.1 (" + alone[0].host + ")"]
-    assert sorted(map(outcome, shared)) == sorted(map(outcome, alone))
-    one, two = summarize(alone), summarize(shared)
-    assert {k: two[k] for k in COUNTS} == {k: one[k] for k in COUNTS}
-    assert two["max_concurrent_requests"] == 4
+    assert_same(shared, alone)
     stats = engine.client_stats()
     assert stats["processes"] == 2 and all(w["token_events"] > 0 for w in stats["workers"])
     assert all(r.host == alone[0].host for r in shared)

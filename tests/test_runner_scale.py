@@ -17,12 +17,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import stamina
 
 from streamparse.cli import main
 from streamparse.client import Client, Retries
@@ -35,16 +33,8 @@ from streamparse.server import Fault, Reply, Server
 from streamparse.server.pieces import Chunking
 
 from .test_cli import running
+from .test_runner import CALL, ONE_CHAR, _no_retry_waits  # noqa: F401  (the fixture applies here too)
 from .test_runner_cli import ENV, write_input
-
-ONE_CHAR = Chunking(min_piece=1, max_piece=1, max_multi=1, multi=0, empty=0, whole_tag=0)
-CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_waits() -> Iterator[None]:
-    with stamina.set_testing(True, attempts=3, cap=True):
-        yield
 
 
 def scripted(body: dict[str, Any]) -> Reply:
@@ -85,24 +75,35 @@ def outcome(record: Record) -> tuple[Any, ...]:
 COUNTS = ("num_prompts", "completed", "failed", "status", "errors", "total_output_tokens", "tool_calls")
 
 
+def assert_same(shared: list[Record], alone: list[Record]) -> None:
+    """The same records (but for timings) and the same summary counts as one process."""
+    assert sorted(map(outcome, shared)) == sorted(map(outcome, alone))
+    one, two = summarize(alone), summarize(shared)
+    assert {k: two[k] for k in COUNTS} == {k: one[k] for k in COUNTS}
+    assert one["max_concurrent_requests"] == two["max_concurrent_requests"] == 4
+
+
+async def one_process(requests: list[Request], load: Load) -> list[Record]:
+    """The workload as the single-process runner does it: what every scale-out must match."""
+    async with Server(scripted, chunking=ONE_CHAR) as server:
+        async with Client(server.base_url, "m") as client:
+            records = [r async for r in Engine(client, load=load).run(requests, warmups=2)]
+        assert server.max_open_streams == load.max_concurrency
+    return records
+
+
 async def test_two_workers_give_the_records_and_counts_of_one_process() -> None:
     requests = workload(32)
     load = Load(max_concurrency=4)
-    async with Server(scripted, chunking=ONE_CHAR) as server:
-        async with Client(server.base_url, "m") as client:
-            alone = [r async for r in Engine(client, load=load).run(requests, warmups=2)]
-        assert server.max_open_streams == 4
+    alone = await one_process(requests, load)
     async with Server(scripted, chunking=ONE_CHAR) as server:
         async with Workers(ClientSpec(base_url=server.base_url, model="m"), count=2) as workers:
             engine = Engine(workers, load=load)
             shared = [r async for r in engine.run(requests, warmups=2)]
             pids = workers.pids
         assert server.max_open_streams == 4  # the cap is the scheduler's, across both workers
-    assert sorted(map(outcome, shared)) == sorted(map(outcome, alone))
+    assert_same(shared, alone)
     assert {r.status for r in shared} == {"ok", "error", "truncated"}
-    one, two = summarize(alone), summarize(shared)
-    assert {k: two[k] for k in COUNTS} == {k: one[k] for k in COUNTS}
-    assert one["max_concurrent_requests"] == two["max_concurrent_requests"] == 4
     # both workers ran requests, on this host's clock (the scheduler's own)
     stats = engine.client_stats()
     assert stats["processes"] == 2 and sorted(w["pid"] for w in stats["workers"]) == sorted(pids)

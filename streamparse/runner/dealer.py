@@ -25,6 +25,8 @@ import asyncio
 import itertools
 import time
 from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -36,6 +38,9 @@ from .records import ErrorInfo, Record, Status
 from .selfcheck import ProcessStats
 from .tasks import CANCELLED, Settings
 from .tasks import Done as Finished
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["Dealer", "Link", "clock_offset"]
 
@@ -78,9 +83,25 @@ class Dealer:
         self._flush_at: asyncio.Handle | None = None
         self._give_up_at: asyncio.TimerHandle | None = None
 
+    async def start(self) -> None:
+        """Start the shards; each must be up and reach the server, else :class:`~streamparse.errors.WorkerError`."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
     def _send(self, link: Link, data: bytes) -> None:
         """Carry ``data`` (whole frames) to ``link``'s shard, in order."""
         raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
 
     # -- the engine's backend ------------------------------------------------
 

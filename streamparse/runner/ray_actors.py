@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from types import TracebackType
 from typing import Any
 
 import msgspec
@@ -162,15 +161,6 @@ class RayActors(Dealer):
         for task in [*self._receivers, *self._senders.values()]:
             task.cancel()
         await self._shutdown()
-
-    async def __aenter__(self) -> RayActors:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     async def _shutdown(self) -> None:
         if self._started_ray:

@@ -27,7 +27,6 @@ import os
 import signal
 import socket
 from multiprocessing.process import BaseProcess
-from types import TracebackType
 
 import msgspec
 
@@ -140,15 +139,6 @@ class Workers(Dealer):
                 await loop.run_in_executor(None, proc.join, 5.0)
         for task in self._readers:
             task.cancel()
-
-    async def __aenter__(self) -> Workers:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     def _send(self, link: Link, data: bytes) -> None:
         self._writers[link].write(data)
