@@ -40,8 +40,9 @@ from .shard import Shard
 __all__ = ["EVENTS_PER_PROCESS", "STREAM_EVENTS_PER_S", "Workers", "auto_count", "cores"]
 
 EVENTS_PER_PROCESS = {"uvloop": 15_000, "asyncio": 8_000}
-"""Token events per second one process takes with its stamps still on time (p99 a few ms):
-about half of what saturates it (benchmarks/runner.py, benchmarks/scale.py)."""
+"""Token events per second to plan per process: well below the CPU ceiling that
+benchmarks/runner.py and benchmarks/scale.py measure (25–45 µs of CPU per event), since a
+process's stamps run late long before it is CPU-bound."""
 STREAM_EVENTS_PER_S = 50
 """Token events per second a stream is assumed to bring (20 ms per token), to size ``auto``."""
 START_TIMEOUT_S = 60.0
