@@ -172,6 +172,33 @@ async def test_stop_cancels_what_every_worker_holds() -> None:
     assert all(r.content for r in records)  # what arrived before the stop is kept
 
 
+async def test_a_worker_that_does_not_answer_the_stop_is_given_up() -> None:
+    reply = Reply("x" * 100, ttft=0.01, itl=0.02)
+    async with Server(lambda body: reply, chunking=ONE_CHAR) as server:
+        async with Workers(ClientSpec(base_url=server.base_url, model="m"), count=2) as workers:
+            frozen = workers.pids[0]
+            engine = Engine(workers, load=Load(max_concurrency=4))
+
+            def freeze_and_stop() -> None:
+                os.kill(frozen, signal.SIGSTOP)  # alive, but deaf
+                engine.stop()
+
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.4, freeze_and_stop)
+            t0 = loop.time()
+            try:
+                records = [r async for r in engine.run(workload(10))]
+                took = loop.time() - t0
+                lost = list(workers.lost)
+            finally:
+                os.kill(frozen, signal.SIGKILL)
+    assert took < 2.0
+    assert [r.status for r in records] == ["cancelled"] * 4
+    assert sum(bool(r.content) for r in records) == 2  # the frozen worker's two never came back: made here
+    (line,) = lost
+    assert f"pid {frozen}" in line and "no answer to a stop within 1 s" in line
+
+
 def test_auto_count_follows_streams_and_cpus() -> None:
     per_process = EVENTS_PER_PROCESS["asyncio"] // STREAM_EVENTS_PER_S
     assert auto_count(Load(max_concurrency=per_process), 10_000, cpus=8, loop="asyncio") == 1

@@ -153,6 +153,9 @@ class Dealer:
                     done(WorkerError(f"{link.name}: {message.error}"))
                 else:
                     done(self._our_clock(message.record, link.offset_ns))
+                if self._give_up_at is not None and not any(other.in_flight for other in self.links):
+                    self._give_up_at.cancel()  # every shard answered the stop
+                    self._give_up_at = None
             elif isinstance(message, ProcessStats):
                 if link.stats is not None and not link.stats.done():
                     link.stats.set_result(message)
