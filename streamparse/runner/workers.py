@@ -114,9 +114,9 @@ class Workers(Dealer):
         except asyncio.TimeoutError:
             await self.close()
             raise WorkerError(f"workers did not start within {START_TIMEOUT_S + READY_TIMEOUT_S:g} s") from None
-        except WorkerError as exc:
+        except WorkerError:
             await self.close()
-            raise exc
+            raise
         for index, ((reader, writer), ready) in enumerate(zip(streams, readies)):
             name = f"worker {index} (pid {ready.pid})"
             if ready.error is not None:
