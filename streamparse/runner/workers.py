@@ -15,7 +15,9 @@ rate and the warm-up are those of one process; all processes read the same
 CLOCK_MONOTONIC, so due times are exact. Workers ignore SIGINT: Ctrl-C
 reaches the whole process group, and the scheduler stops them in order.
 A worker that dies has its requests in flight recorded as ``worker_lost``
-errors (see :mod:`.dealer`); the run goes on with the others.
+errors (see :mod:`.dealer`); the run goes on with the others. As with any
+spawned process, a script that starts workers needs the
+``if __name__ == "__main__":`` guard (the workers import its main module).
 """
 
 from __future__ import annotations
