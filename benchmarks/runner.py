@@ -97,8 +97,12 @@ async def _serve(conn: Any) -> None:
         writes.clear()
         return web.Response(text=out)
 
+    async def models(request: web.Request) -> web.Response:  # what worker processes ask first
+        return web.json_response({"object": "list", "data": [{"id": "bench", "object": "model"}]})
+
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_get("/v1/models", models)
     app.router.add_get("/writes", take_writes)
     await serve(conn, app, lambda port: port)
 

@@ -54,6 +54,11 @@ class InputError(StreamParseError):
         self.line = line
 
 
+class WorkerError(StreamParseError):
+    """A process running a benchmark's requests (a worker, a Ray actor) did not start, cannot
+    reach the server, or was lost; the message names it (and its node)."""
+
+
 class LLMError(StreamParseError):
     """Base of errors talking to an LLM server.
 

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
-from ..errors import UsageError
+from ..errors import UsageError, WorkerError
 from ..runner.inputs import Request, read_bfcl, read_requests, synthetic
 from ..runner.load import Load, parse_sweep
+from ..runner.loop import loop_name
+from ..runner.loop import run as run_loop
 from ..runner.output import Writer, read_records, settled_ids
 from ..runner.records import Record, encode_record
 from ..runner.scoring import score
@@ -29,6 +32,8 @@ from ..runner.summary import DEFAULT_PERCENTILES, METRICS, SLO_METRICS, format_s
 
 if TYPE_CHECKING:
     from ..client import Client
+    from ..runner.engine import Backend
+    from ..runner.protocol import ClientSpec
 
 __all__ = ["add_commands"]
 
@@ -116,29 +121,77 @@ def _summary_path(path: str | None) -> str | None:
     return None if path is None else str(Path(path).with_suffix(".summary.json"))
 
 
-def _client(args: argparse.Namespace) -> Client:
-    from ..client import Client, Retries, Timeouts
+def _client_spec(args: argparse.Namespace) -> ClientSpec:
+    from ..client import Retries, Timeouts
+    from ..runner.protocol import ClientSpec
 
     timeouts = Timeouts(
         connect=args.connect_timeout, first_byte=args.first_byte_timeout, idle=args.idle_timeout, total=args.total_timeout
     )
-    return Client(
-        args.base_url, args.model, args.api_key, format=args.format, timeouts=timeouts, retries=Retries(attempts=args.retries)
+    return ClientSpec(
+        base_url=args.base_url,
+        model=args.model,
+        api_key=args.api_key,
+        format=args.format,
+        timeouts=timeouts,
+        retries=Retries(attempts=args.retries),
     )
 
 
+@contextlib.asynccontextmanager
+async def _backend(args: argparse.Namespace, requests: list[Request], load: Load) -> AsyncIterator[Client | Backend]:
+    """Where the requests run: this process, worker processes (``--workers``) or Ray actors (``--ray``)."""
+    spec = _client_spec(args)
+    if args.ray is not None and requests:
+        from ..runner.ray_actors import RayActors
+
+        count = None if args.workers in (None, "auto") else args.workers
+        async with RayActors(spec, address=args.ray or None, count=count, load=load, requests=len(requests)) as actors:
+            if not args.quiet:
+                print(f"running on {len(actors.links)} Ray actors", flush=True)
+            yield actors
+        return
+    from ..runner.workers import Workers, auto_count
+
+    count = auto_count(load, len(requests)) if args.workers == "auto" else args.workers or 1
+    if count > 1 and requests:
+        async with Workers(spec, count=count) as workers:
+            if not args.quiet:
+                print(f"running on {count} worker processes ({loop_name()})", flush=True)
+            yield workers
+        return
+    async with spec.client() as client:
+        yield client
+
+
+class _Outcome(NamedTuple):
+    records: list[Record]
+    client: dict[str, Any]
+    stopped: bool
+    """Ctrl-C stopped it."""
+    problems: list[str]
+    """Workers lost, or none left: their requests were recorded as errors."""
+
+
 async def _execute(
-    args: argparse.Namespace, requests: list[Request], load: Load, writer: Writer | None, label: str | None
-) -> tuple[list[Record], dict[str, Any], bool]:
-    """Run one step; its records, the client's self-check, and whether Ctrl-C stopped it."""
+    args: argparse.Namespace,
+    requests: list[Request],
+    load: Load,
+    writer: Writer | None,
+    label: str | None,
+    finished: Callable[[_Outcome], None],
+) -> _Outcome:
+    """Run one step; ``finished`` reports it before the workers are torn down (a local Ray takes a second)."""
+    from ..runner.dealer import Dealer
     from ..runner.engine import Engine
     from ..runner.progress import Progress
 
     progress = None if args.quiet else Progress(len(requests), label=label or "")
     records: list[Record] = []
-    async with _client(args) as client:
+    problems: list[str] = []
+    async with _backend(args, requests, load) as backend:
         engine = Engine(
-            client,
+            backend,
             load=load,
             params=_params(args),
             scoring=args.score != "none",
@@ -165,12 +218,18 @@ async def _execute(
                 records.append(record)
                 if progress is not None:
                     progress.update(record)
+        except WorkerError as exc:  # none left: what ran is recorded, the rest is for a rerun
+            problems.append(str(exc))
         finally:
             for sig in signals:
                 loop.remove_signal_handler(sig)
             if progress is not None:
                 progress.close()
-        return records, engine.client_stats(), engine.stopping
+        if isinstance(backend, Dealer):
+            problems[:0] = [f"lost {line}" for line in backend.lost]
+        outcome = _Outcome(records, engine.client_stats(), engine.stopping, problems)
+        finished(outcome)
+        return outcome
 
 
 def _report(
@@ -234,16 +293,26 @@ def cmd_run(args: argparse.Namespace) -> int:
             todo = [r for r in requests if r.id not in done]
             if previous:
                 print(f"resuming {out}: {len(requests) - len(todo)} done, {len(todo)} to run", flush=True)
+        title = "Benchmark Result" + (f" ({label})" if label else "")
+
+        def finished(outcome: _Outcome) -> None:  # called within this step
+            _report(args, previous + outcome.records, outcome.client, load=load, out=out, title=title)
+            for problem in outcome.problems:
+                print(f"streamparse: {problem}", file=sys.stderr)
+            if outcome.problems:
+                print("requests a lost worker held are recorded as errors (worker_lost); rerun to resume", file=sys.stderr)
+            if outcome.stopped:
+                print("interrupted: requests in flight are recorded as cancelled; rerun to resume", file=sys.stderr)
+
         writer = Writer(out, append=args.resume) if out is not None else None
         try:
-            records, client, stopped = asyncio.run(_execute(args, todo, load, writer, label))
+            outcome = run_loop(_execute(args, todo, load, writer, label, finished))
         finally:
             if writer is not None:
                 writer.close()
-        title = "Benchmark Result" + (f" ({label})" if label else "")
-        _report(args, previous + records, client, load=load, out=out, title=title)
-        if stopped:
-            print("interrupted: requests in flight are recorded as cancelled; rerun to resume", file=sys.stderr)
+        if outcome.problems:
+            status = 1
+        if outcome.stopped:
             status = EXIT_INTERRUPTED
             break
     return status
@@ -287,6 +356,18 @@ def _rate(text: str) -> float:
     if math.isnan(value) or value <= 0:
         raise argparse.ArgumentTypeError("must be a positive number or inf")
     return value
+
+
+def _workers(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError("must be a number of processes (at least 1) or auto")
+    return count
 
 
 def _report_options(p: argparse.ArgumentParser) -> None:
@@ -362,6 +443,22 @@ def _runner(commands: Any, *, bench: bool, add_format: Callable[[argparse.Argume
     client.add_argument("--idle-timeout", type=float, default=60.0, help="seconds between two reads (default: 60)")
     client.add_argument("--total-timeout", type=float, help="seconds per request (default: none)")
     client.add_argument("--retries", type=int, default=3, help="attempts before the first byte (default: 3)")
+    scale = p.add_argument_group("scale-out (one scheduler, one output, one summary)")
+    scale.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N|auto",
+        help="run the requests in N processes on this host (auto: by the concurrency and the CPUs; default 1, "
+        "this process); with --ray, the number of actors (default auto)",
+    )
+    scale.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run the requests on Ray actors: the cluster at ADDRESS (none: ray.init()'s choice, a local one "
+        "unless RAY_ADDRESS is set); needs streamparse-llm[ray] on every node",
+    )
     p.add_argument(
         "--score",
         choices=("strict", "bfcl", "none"),

@@ -1,4 +1,4 @@
-"""The engine: requests in, records out, under a load shape, through one client.
+"""The engine: requests in, records out, under a load shape.
 
 ::
 
@@ -8,8 +8,12 @@
 
 The load shape (:mod:`.load`) only says when each request may start; the
 dispatcher waits for that moment and for a concurrency slot, then hands the
-request to an :class:`~.executor.Execution`. Records come out as requests end,
-so one writer can take records from any number of engines or processes.
+request to a backend that runs it: :class:`~.tasks.Tasks` on this loop
+(given a :class:`~streamparse.client.Client`), or worker processes
+(:class:`~.workers.Workers`) or Ray actors (:class:`~.ray_actors.RayActors`),
+to which requests are dealt with their due times shortly ahead. The slots
+are the engine's alone, so the cap holds across every process. Records come
+out as requests end, so one writer takes them all.
 :meth:`Engine.stop` (Ctrl-C) stops dispatching and cancels what is in flight:
 those requests end as ``cancelled`` records, and the iterator ends.
 """
@@ -17,33 +21,47 @@ those requests end as ``cancelled`` records, and the iterator ends.
 from __future__ import annotations
 
 import asyncio
-import collections
 import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, Union
 
-import msgspec
-
-from ..core.message import Message
-from .executor import Execution, request_params
+from .executor import HOST, Execution
 from .inputs import Request
 from .load import Load, arrival_offsets
-from .records import ErrorInfo, Record
-from .scoring import score
-from .summary import percentile
+from .records import Record
+from .selfcheck import LoopCheck, ProcessStats, client_stats
+from .tasks import Done, Settings, Tasks
 
 if TYPE_CHECKING:
     from ..client import Client
 
-__all__ = ["Engine"]
+__all__ = ["Backend", "Engine"]
 
-_WATCH_INTERVAL = 0.05  # seconds between two looks at the event loop's lateness (each costs a wake-up)
-_CANCELLED = ErrorInfo(kind="cancelled", message="run stopped")
+
+class Backend(Protocol):
+    """Where requests run: :class:`~.tasks.Tasks`, :class:`~.workers.Workers`, :class:`~.ray_actors.RayActors`."""
+
+    @property
+    def lead_ns(self) -> int:
+        """How long before its due time a request is handed over (the hand-over's own delay)."""
+
+    async def open(self, settings: Settings) -> None:
+        """Before a run: what every request gets."""
+
+    def launch(self, execution: Execution, done: Done) -> None:
+        """Run it (from ``execution.scheduled_ns`` on); ``done`` gets its record. Raises
+        :class:`~streamparse.errors.WorkerError` when nothing is left to run it."""
+
+    def cancel(self) -> None:
+        """Cancel everything in flight: each still gets its (``cancelled``) record, soon."""
+
+    async def stats(self) -> list[ProcessStats]:
+        """End of the measured phase: the self-check of each process that ran requests (none: this one)."""
 
 
 class Engine:
-    """Runs requests through ``client`` under ``load``.
+    """Runs requests through ``client`` (or another :class:`Backend`) under ``load``.
 
     ``params`` are body options every request gets (a request's own
     ``params`` win); ``scoring`` scores records of requests that carry
@@ -53,7 +71,7 @@ class Engine:
 
     def __init__(
         self,
-        client: Client,
+        client: Union[Client, Backend],
         *,
         load: Load = Load(),
         params: dict[str, Any] | None = None,
@@ -61,7 +79,9 @@ class Engine:
         continuous_usage: bool = False,
         run: str | None = None,
     ) -> None:
-        self.client = client
+        from ..client import Client
+
+        self.backend: Backend = Tasks(client) if isinstance(client, Client) else client
         self.load = load
         self.params = dict(params or {})
         if continuous_usage:
@@ -70,11 +90,8 @@ class Engine:
         self.run_id = run or secrets.token_hex(4)
         self._stopping = False
         self._dispatcher: asyncio.Task[None] | None = None
-        self._executions: dict[asyncio.Task[Record], Execution] = {}
-        self._lags: collections.deque[float] = collections.deque(maxlen=100_000)
-        self._cpu_s = 0.0
-        self._wall_s = 0.0
-        self._events = 0
+        self._check = LoopCheck()
+        self._workers: list[ProcessStats] = []
 
     @property
     def stopping(self) -> bool:
@@ -85,110 +102,99 @@ class Engine:
         self._stopping = True
         if self._dispatcher is not None:
             self._dispatcher.cancel()
-        for task, execution in self._executions.items():
-            execution.stopping = True
-            task.cancel()
+        self.backend.cancel()
 
     async def run(self, requests: Sequence[Request], *, warmups: int = 0) -> AsyncIterator[Record]:
         """Records of ``warmups`` requests (the first ones, repeated; phase ``warmup``, at most
         ``max_concurrency`` at once, no rate), then of every request, as each ends."""
-        if self.client.model is None and requests:
-            # Once, before the burst: else every request of the first wave asks /models.
-            models = await self.client.models()
-            self.client.model = models[0] if models else None
-        watcher = asyncio.create_task(self._watch())
+        if not requests or self._stopping:
+            return
+        await self.backend.open(Settings(params=self.params, scoring=self.scoring, run=self.run_id))
+        self._check.start()
         try:
-            if warmups and requests and not self._stopping:
+            if warmups and not self._stopping:
                 warm = [requests[i % len(requests)] for i in range(warmups)]
                 async for record in self._phase(warm, "warmup", Load(max_concurrency=self.load.max_concurrency)):
                     yield record
-            self._lags.clear()  # the self-check covers the measured phase only
-            cpu, wall = time.process_time(), time.perf_counter()
+            self._check.begin()  # the self-check covers the measured phase only
             try:
                 async for record in self._phase(requests, "measure", self.load):
-                    if record.t.ttft_ms is not None:
-                        self._events += len(record.itl_ms) + 1
+                    self._check.count(record)
                     yield record
             finally:
-                self._cpu_s += time.process_time() - cpu
-                self._wall_s += time.perf_counter() - wall
+                self._check.end()
+                self._workers = await self.backend.stats()
         finally:
-            watcher.cancel()
+            self._check.stop()
 
     def client_stats(self) -> dict[str, Any]:
-        """The client's self-check: its CPU and its event loop's lateness while measuring."""
-        lags = sorted(self._lags)
-        return {
-            "cpu_share": self._cpu_s / self._wall_s if self._wall_s else None,
-            "cpu_us_per_event": self._cpu_s / self._events * 1e6 if self._events else None,
-            "token_events": self._events,
-            "p99_loop_lag_ms": percentile(lags, 99) * 1e3 if lags else None,
-            "max_loop_lag_ms": lags[-1] * 1e3 if lags else None,
-        }
-
-    async def _watch(self) -> None:
-        """How late the loop wakes up: a busy client stamps late."""
-        while True:
-            t = time.perf_counter()
-            await asyncio.sleep(_WATCH_INTERVAL)
-            self._lags.append(max(0.0, time.perf_counter() - t - _WATCH_INTERVAL))
+        """The client's self-check: CPU and event-loop lateness of the processes that ran the
+        requests, while measuring (see :func:`~.selfcheck.client_stats`)."""
+        return client_stats(self._check.stats(HOST), self._workers)
 
     async def _phase(self, requests: Sequence[Request], phase: str, load: Load) -> AsyncIterator[Record]:
+        if self._stopping:
+            return
         queue: asyncio.Queue[Record | BaseException | None] = asyncio.Queue()
         slots = asyncio.Semaphore(load.max_concurrency) if load.max_concurrency else None
-        executions = self._executions
+        backend = self.backend
+        pending = 0
+        dealt = False
 
-        async def one(execution: Execution) -> Record:
-            record = await execution.execute(self.client, request_params(execution.request, self.params))
-            if self.scoring:
-                record = msgspec.structs.replace(record, score=score(record, execution.request))
-            return record
-
-        def finished(task: asyncio.Task[Record]) -> None:
-            execution = executions.pop(task)
+        def done(item: Record | BaseException) -> None:
+            nonlocal pending
+            pending -= 1
             if slots is not None:
                 slots.release()
-            if task.cancelled():  # stopped before it started, or torn down
-                queue.put_nowait(execution.record("cancelled", Message(), _CANCELLED))
-            elif task.exception() is not None:
-                queue.put_nowait(task.exception())
-            else:
-                queue.put_nowait(task.result())
+            queue.put_nowait(item)
+            if dealt and not pending:
+                queue.put_nowait(None)
 
         async def dispatch() -> None:
+            nonlocal pending, dealt
+            lead = backend.lead_ns
             offsets = arrival_offsets(len(requests), load)
-            start = time.perf_counter_ns()
+            # Dealt ahead, even the first wave starts on time, together across processes.
+            start = time.perf_counter_ns() + lead
             deadline = start + int(load.duration * 1e9) if load.duration else None
             try:
                 for request, offset in zip(requests, offsets):
                     at = start + int(offset * 1e9)
-                    wait = at - time.perf_counter_ns()
+                    wait = at - lead - time.perf_counter_ns()
                     if wait > 0:
                         await asyncio.sleep(wait / 1e9)
                     if slots is not None:
                         await slots.acquire()
-                    if deadline is not None and time.perf_counter_ns() >= deadline:
+                    if deadline is not None and max(time.perf_counter_ns(), at) >= deadline:
                         if slots is not None:
                             slots.release()
                         break
                     execution = Execution(request, phase=phase, run=self.run_id, scheduled_ns=at)
-                    task = asyncio.create_task(one(execution))
-                    executions[task] = execution
-                    task.add_done_callback(finished)
+                    try:
+                        backend.launch(execution, done)
+                    except BaseException:
+                        if slots is not None:
+                            slots.release()
+                        raise
+                    pending += 1
             except asyncio.CancelledError:
                 if not self._stopping:
                     raise
-            while executions:
-                try:
-                    await asyncio.wait(list(executions))
-                except asyncio.CancelledError:  # stop() while waiting: the requests end cancelled
-                    if not self._stopping:
-                        raise
-            queue.put_nowait(None)
+            except Exception as exc:  # nothing left to run requests: what ran is recorded, then this
+                queue.put_nowait(exc)
+            dealt = True
+            if not pending:
+                queue.put_nowait(None)
 
-        if self._stopping:
-            return
+        def dispatched(task: asyncio.Task[None]) -> None:
+            nonlocal dealt
+            if not dealt:  # cancelled before it ran
+                dealt = True
+                if not pending:
+                    queue.put_nowait(None)
+
         self._dispatcher = asyncio.create_task(dispatch())
+        self._dispatcher.add_done_callback(dispatched)
         try:
             while (item := await queue.get()) is not None:
                 if isinstance(item, BaseException):
@@ -196,6 +202,6 @@ class Engine:
                 yield item
         finally:
             self._dispatcher.cancel()
-            for task in list(executions):
-                task.cancel()
             self._dispatcher = None
+            if pending:  # the consumer left early: nothing may keep running
+                backend.cancel()

@@ -17,6 +17,7 @@ token yet makes no parser event.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -39,7 +40,10 @@ from .records import CallTiming, ErrorInfo, Record, Status, Timings
 if TYPE_CHECKING:
     from ..client import Client
 
-__all__ = ["Execution", "request_params"]
+__all__ = ["HOST", "Execution", "request_params"]
+
+HOST = socket.gethostname()
+"""This host's name, in every record it makes."""
 
 
 def request_params(request: Request, defaults: dict[str, Any]) -> dict[str, Any]:
@@ -127,12 +131,17 @@ class Execution:
         self.now_ns = stamp_ns
         self.reads.append((stamp_ns, payloads))
 
+    def begin(self, start_ns: int | None = None) -> None:
+        """It has its concurrency slot (at ``start_ns``, default now)."""
+        now = time.perf_counter_ns()
+        self.start_ns = now if start_ns is None else start_ns
+        self.wall_start = time.time() + (self.start_ns - now) / 1e9
+
     # -- running -------------------------------------------------------------
 
     async def execute(self, client: Client, params: dict[str, Any]) -> Record:
         """Stream the request; its record, also for a failure or (when the engine stops it) a cancel."""
-        self.start_ns = time.perf_counter_ns()
-        self.wall_start = time.time()
+        self.begin()
         request = self.request
         prefix = "" if self.phase == "measure" else f"{self.phase}-"
         stream = client.stream(
@@ -164,6 +173,8 @@ class Execution:
     def record(self, status: Status, message: Message, error: ErrorInfo | None) -> Record:
         """The record of what happened so far."""
         end_ns = time.perf_counter_ns()
+        if not self.start_ns:  # stopped before it began: it starts and ends now
+            self.begin(end_ns)
         origin = self.send_ns if self.send_ns is not None else self.start_ns
         first_byte = ttfe = ttft = ttfot = finish = last_choice = done = None
         tokens: list[int] = []  # arrival of each token-bearing event
@@ -244,6 +255,7 @@ class Execution:
             status=status,
             attempts=self.attempts,
             run=self.run,
+            host=HOST,
             category=request.category,
             mono_start_ns=self.start_ns,
             mono_send_ns=self.send_ns,

@@ -4,6 +4,10 @@ Times in ``t`` (and ``itl_ms``) are milliseconds from ``mono_send_ns``, the
 moment the request body went to the socket on the ``time.perf_counter_ns()``
 clock; a request that never reached the socket has ``mono_send_ns`` null and
 its times count from ``mono_start_ns`` (when it got its concurrency slot).
+``perf_counter_ns`` is CLOCK_MONOTONIC on Linux, one clock for every process
+of a host; records of Ray actors on other hosts have their ``mono_*`` stamps
+moved onto the driver's clock by an offset measured at start-up (see
+:mod:`.dealer`), while their durations stay those measured on their ``host``.
 """
 
 from __future__ import annotations
@@ -82,6 +86,8 @@ class Record(msgspec.Struct, frozen=True, kw_only=True):
     attempts: int = 0
     run: str = ""
     """The invocation that made it: stamps of different runs are not comparable."""
+    host: str = ""
+    """The host that sent the request: its durations (``t``, ``itl_ms``) were measured there."""
     category: str | None = None
     mono_start_ns: int = 0
     mono_send_ns: int | None = None

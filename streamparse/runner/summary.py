@@ -242,7 +242,7 @@ def summarize(
             warnings.append(f"p99 event-loop lag {loop_lag:.1f} ms: the client is busy, its stamps run late")
         cpu = client.get("cpu_share")
         if cpu is not None and cpu > 0.9:
-            warnings.append(f"client CPU at {cpu:.0%} of a core: the client may be the bottleneck; shard the load")
+            warnings.append(f"client CPU at {cpu:.0%} of a core: the client may be the bottleneck; shard the load (--workers)")
     if summary["output_tokens_from_events"]:
         warnings.append(
             f"{summary['output_tokens_from_events']} request(s) without usage: output tokens counted as token events (a lower bound)"
@@ -318,6 +318,8 @@ def format_summary(
     client = summary.get("client")
     if client:
         lines.append("-" * width)
+        if client.get("processes"):
+            row("Client processes (the busiest below):", client["processes"])
         row("Client CPU (share of one core):", client.get("cpu_share"))
         row("Client CPU per token event (us):", client.get("cpu_us_per_event"), ".1f")
         row("Event-loop lag p99 / max (ms):", f"{_fmt(client.get('p99_loop_lag_ms'))} / {_fmt(client.get('max_loop_lag_ms'))}")

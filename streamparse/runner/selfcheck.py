@@ -1,0 +1,127 @@
+"""The client's self-check: how busy a process running requests is while it measures.
+
+A busy process stamps late: its event loop wakes up after the moment a read
+arrived. :class:`LoopCheck` samples how late the loop wakes and how much CPU
+the process spends per token event; each process running requests (the one
+process, each worker, each Ray actor) keeps one and reports it as
+:class:`ProcessStats`, and :func:`client_stats` sums them up for the summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from .records import Record
+from .summary import percentile
+
+__all__ = ["LoopCheck", "ProcessStats", "client_stats"]
+
+_WATCH_INTERVAL = 0.05  # seconds between two looks at the event loop's lateness (each costs a wake-up)
+
+
+class ProcessStats(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """One process's self-check over the measured phase."""
+
+    host: str
+    pid: int
+    cpu_s: float
+    wall_s: float
+    token_events: int
+    p99_loop_lag_ms: float | None
+    max_loop_lag_ms: float | None
+
+
+class LoopCheck:
+    """Samples this event loop's lateness; adds up CPU and wall time between :meth:`begin` and :meth:`end`."""
+
+    def __init__(self) -> None:
+        self._lags: collections.deque[float] = collections.deque(maxlen=100_000)
+        self._cpu_s = 0.0
+        self._wall_s = 0.0
+        self._since: tuple[float, float] | None = None
+        self._events = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._watch())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    def begin(self) -> None:
+        """The measured phase starts: lateness so far (warm-up, start-up) is dropped."""
+        self._lags.clear()
+        self._since = (time.process_time(), time.perf_counter())
+
+    def end(self) -> None:
+        if self._since is not None:
+            cpu, wall = self._since
+            self._cpu_s += time.process_time() - cpu
+            self._wall_s += time.perf_counter() - wall
+            self._since = None
+
+    def count(self, record: Record) -> None:
+        """A measured record's token events."""
+        if record.phase == "measure" and record.t.ttft_ms is not None:
+            self._events += len(record.itl_ms) + 1
+
+    def stats(self, host: str) -> ProcessStats:
+        lags = sorted(self._lags)
+        return ProcessStats(
+            host=host,
+            pid=os.getpid(),
+            cpu_s=self._cpu_s,
+            wall_s=self._wall_s,
+            token_events=self._events,
+            p99_loop_lag_ms=percentile(lags, 99) * 1e3 if lags else None,
+            max_loop_lag_ms=lags[-1] * 1e3 if lags else None,
+        )
+
+    async def _watch(self) -> None:
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(_WATCH_INTERVAL)
+            self._lags.append(max(0.0, time.perf_counter() - t - _WATCH_INTERVAL))
+
+
+def _share(stats: ProcessStats) -> float | None:
+    return stats.cpu_s / stats.wall_s if stats.wall_s else None
+
+
+def client_stats(scheduler: ProcessStats, workers: Sequence[ProcessStats]) -> dict[str, Any]:
+    """The summary's ``client`` section. Without ``workers`` the scheduler ran the requests
+    itself; with them, the busiest worker's CPU share and lag speak for the client (its
+    stamps suffer first), CPU per event counts every process, the scheduler's included."""
+    if not workers:
+        return {
+            "cpu_share": _share(scheduler),
+            "cpu_us_per_event": scheduler.cpu_s / scheduler.token_events * 1e6 if scheduler.token_events else None,
+            "token_events": scheduler.token_events,
+            "p99_loop_lag_ms": scheduler.p99_loop_lag_ms,
+            "max_loop_lag_ms": scheduler.max_loop_lag_ms,
+        }
+    events = sum(w.token_events for w in workers)
+    shares = [s for s in map(_share, workers) if s is not None]
+    p99s = [w.p99_loop_lag_ms for w in workers if w.p99_loop_lag_ms is not None]
+    maxes = [w.max_loop_lag_ms for w in workers if w.max_loop_lag_ms is not None]
+    return {
+        "cpu_share": max(shares, default=None),
+        "cpu_us_per_event": (scheduler.cpu_s + sum(w.cpu_s for w in workers)) / events * 1e6 if events else None,
+        "token_events": events,
+        "p99_loop_lag_ms": max(p99s, default=None),
+        "max_loop_lag_ms": max(maxes, default=None),
+        "processes": len(workers),
+        "scheduler_cpu_share": _share(scheduler),
+        "scheduler_p99_loop_lag_ms": scheduler.p99_loop_lag_ms,
+        "workers": [msgspec.structs.asdict(w) for w in workers],
+    }
