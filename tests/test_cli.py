@@ -29,6 +29,7 @@ import streamparse
 from streamparse.cli import main
 from streamparse.cli.demo import DEMO_CALLS, get_time, get_weather, run_tool
 from streamparse.cli.views import LineView, RichView, make_view
+from streamparse.core.formats import available_formats
 from streamparse.core.events import AnyEvent, Event, Finish, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallEnd
 from streamparse.core.message import Message
 from streamparse.server import Fault, Reply, Server
@@ -385,7 +386,7 @@ def files(tmp_path: Path) -> dict[str, str]:
     [
         ([], 2, "required: COMMAND"),
         (["frobnicate"], 2, "invalid choice"),
-        (["parse", "--format", "nope", "{text}"], 2, "unknown format 'nope'; available: hermes"),
+        (["parse", "--format", "nope", "{text}"], 2, "unknown format 'nope'; available: "),
         (["parse", "{missing}"], 1, "cannot read"),
         (["parse", "{dir}"], 1, "cannot read"),
         (["parse", "{latin1}"], 1, "is not UTF-8 text"),
@@ -405,6 +406,14 @@ def test_errors(
 ) -> None:
     assert main([arg.format(**files) for arg in argv]) == status
     assert message in one_line_error(capsys)
+
+
+def test_unknown_format_error_lists_every_shipped_format(capsys: pytest.CaptureFixture[str]) -> None:
+    # Whatever their alphabetical order: the formats are named in the one error line.
+    assert main(["parse", "--format", "nope", "-"]) == 2
+    listed = one_line_error(capsys).rstrip("\n").split("available: ", 1)[1].split(" (see", 1)[0]
+    assert set(available_formats()) <= {name.strip() for name in listed.split(",")}
+    assert "hermes" in available_formats()
 
 
 def test_error_unreachable_server(capsys: pytest.CaptureFixture[str]) -> None:

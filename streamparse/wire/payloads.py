@@ -2,9 +2,8 @@
 
 Every field is ``T | None = None``: servers send null and leave fields out
 interchangeably, and a field we do not read is ignored (msgspec skips unknown
-keys), so new server fields never break decoding. (``Usage`` comes from
-:mod:`streamparse.core.events`: its counts default to 0 and must not be null.)
-Decoders are built once, at import. Garbage raises
+keys), so new server fields never break decoding; ``Usage``, from
+:mod:`streamparse.core.events`, follows the same rule. Decoders are built once, at import. Garbage raises
 :class:`msgspec.DecodeError` (``ValidationError`` is a subclass); the client
 wraps it.
 """
