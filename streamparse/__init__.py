@@ -4,12 +4,14 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import (
+    ClientClosedError,
     EventTooLargeError,
     FormatError,
     LLMConnectionError,
     LLMDisconnectedError,
     LLMError,
     LLMResponseError,
+    LLMResponseTooLargeError,
     LLMStreamError,
     LLMTimeoutError,
     SSEError,
@@ -53,6 +55,7 @@ __all__ = [
     "Retries",
     "Stream",
     "Timeouts",
+    "ClientClosedError",
     "Event",
     "EventTooLargeError",
     "Finish",
@@ -63,6 +66,7 @@ __all__ = [
     "LLMDisconnectedError",
     "LLMError",
     "LLMResponseError",
+    "LLMResponseTooLargeError",
     "LLMStreamError",
     "LLMTimeoutError",
     "Message",

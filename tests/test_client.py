@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import json
 import re
 import socket
+import time
+from datetime import datetime, timedelta, timezone
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -476,21 +479,49 @@ async def test_attempts_are_configurable(attempts: int) -> None:
     assert len(server.requests) == attempts
 
 
-async def test_retry_after_is_honoured_and_capped() -> None:
+async def test_retry_after_is_honoured_and_only_finite_delays_count() -> None:
     replies: list[Reply | str] = [
         Reply("x", fault=Fault(status=429, retry_after=0.02)),  # honoured
-        Reply("x", fault=Fault(status=503, retry_after=3600)),  # capped
-        Reply("x", fault=Fault(status=429, retry_after="Wed, 21 Oct 2015 07:28:00 GMT")),  # backoff
+        Reply("x", fault=Fault(status=429, retry_after="Wed, 21 Oct 2015 07:28:00 GMT")),  # an HTTP date, past: 0
+        Reply("x", fault=Fault(status=503, retry_after="nan")),  # not a delay: backoff
+        Reply("x", fault=Fault(status=503, retry_after="inf")),
+        Reply("x", fault=Fault(status=503, retry_after="-5")),
         "done",
     ]
-    retries = Retries(attempts=4, wait_initial=0.001, wait_max=0.001, wait_jitter=0.0, max_retry_after=0.05)
+    retries = Retries(attempts=6, wait_initial=0.001, wait_max=0.001, wait_jitter=0.0, max_retry_after=0.05)
     # Real waits: stamina's testing mode replaces a custom wait with 0.
     with stamina.set_testing(False), retries_seen() as seen:
         async with Server(replies) as server, Client(server.base_url, "m", retries=retries) as client:
             stream = client.stream("hi")
             await collect(stream)
     assert stream.message.content == "done"
-    assert [round(d.wait_for, 3) for d in seen] == [0.02, 0.05, 0.001]
+    assert [round(d.wait_for, 3) for d in seen] == [0.02, 0.0, 0.001, 0.001, 0.001]
+
+
+@pytest.mark.parametrize("retry_after", ["99999", "in-100-s"])
+async def test_retry_after_above_the_cap_fails_fast(retry_after: str) -> None:
+    if retry_after == "in-100-s":
+        retry_after = email.utils.format_datetime(datetime.now(timezone.utc) + timedelta(seconds=100), usegmt=True)
+    replies: list[Reply | str] = [Reply("x", fault=Fault(status=429, retry_after=retry_after)), "never"]
+    with stamina.set_testing(False), retries_seen() as seen:
+        async with Server(replies) as server, Client(server.base_url, "m", retries=Retries(max_retry_after=30)) as client:
+            started = time.monotonic()
+            with pytest.raises(LLMResponseError) as info:
+                await collect(client.stream("hi"))
+    assert time.monotonic() - started < 2 and seen == [] and len(server.requests) == 1
+    assert info.value.status == 429 and info.value.retry_after is not None and info.value.retry_after > 90
+
+
+async def test_a_retry_wait_past_the_total_timeout_fails_fast() -> None:
+    replies: list[Reply | str] = [Reply("x", fault=Fault(status=503, retry_after=5)), "never"]
+    retries = Retries(max_retry_after=30)
+    with stamina.set_testing(False):
+        async with Server(replies) as server:
+            async with Client(server.base_url, "m", retries=retries, timeouts=Timeouts(total=2)) as client:
+                started = time.monotonic()
+                with pytest.raises(LLMResponseError):
+                    await collect(client.stream("hi"))
+    assert time.monotonic() - started < 1.5 and len(server.requests) == 1
 
 
 async def test_a_stream_that_produced_events_is_never_retried() -> None:
@@ -880,3 +911,105 @@ async def test_an_invalid_base_url_is_a_usage_error_not_retried() -> None:
     async with Client("localhost:8000", "m") as client:
         with pytest.raises(UsageError):
             await collect(client.stream("hi"))
+
+
+# -- other servers' stream shapes -----------------------------------------------------
+
+
+def raw_chunk(choices: list[dict[str, Any]], **fields: Any) -> bytes:
+    payload = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": choices}
+    return b"data: " + msgspec.json.encode({**payload, **fields}) + b"\n\n"
+
+
+async def test_calls_sharing_index_zero_are_all_kept() -> None:
+    # Ollama's /v1 sends every parallel call whole, each with index 0.
+    def call(id: str, name: str, arguments: str) -> bytes:
+        entry = {"index": 0, "id": id, "type": "function", "function": {"name": name, "arguments": arguments}}
+        return chunk({"role": "assistant", "content": "", "tool_calls": [entry]})
+
+    body = (
+        call("call_1", "get_weather", '{"city":"Paris"}')
+        + call("call_2", "get_time", '{"tz":"Asia/Tokyo"}')
+        + chunk({}, "tool_calls")
+        + b"data: [DONE]\n\n"
+    )
+    async with raw_server(200, body) as server, Client(server.base_url, "m") as client:
+        stream = client.stream("hi")
+        await collect(stream)
+    assert calls(stream.message) == [("get_weather", {"city": "Paris"}), ("get_time", {"tz": "Asia/Tokyo"})]
+    assert [c.id for c in stream.message.tool_calls] == ["call_1", "call_2"]
+
+
+async def test_an_empty_finish_reason_is_not_a_finish() -> None:
+    # SGLang-based APIs send finish_reason "" on every chunk: a stream cut after them is cut.
+    body = chunk({"role": "assistant", "content": ""}, "") + chunk({"content": "Hel"}, "") + chunk({"content": "lo"}, "")
+    async with raw_server(200, body) as server, Client(server.base_url, "m") as client:
+        with pytest.raises(LLMDisconnectedError) as info:
+            await collect(client.stream("hi"))
+    assert info.value.partial == Message(content="Hello")
+
+
+async def test_an_empty_finish_reason_then_a_real_one() -> None:
+    body = chunk({"content": "Hi"}, "") + chunk({}, "stop") + b"data: [DONE]\n\n"
+    async with raw_server(200, body) as server, Client(server.base_url, "m") as client:
+        events = await collect(client.stream("hi"))
+    assert events[-1] == Finish(finish_reason="stop")
+
+
+@pytest.mark.parametrize("where", ["argument", "extra_body"])
+async def test_n_above_one_is_refused_before_sending(where: str) -> None:
+    params: dict[str, Any] = {"n": 2} if where == "argument" else {"extra_body": {"n": 2}}
+    async with Server(["unused"]) as server, Client(server.base_url, "m") as client:
+        with pytest.raises(UsageError, match="n=2"):
+            client.stream("hi", **params)
+        with pytest.raises(UsageError, match="n=2"):
+            await client.chat("hi", **params)
+        await collect(client.stream("hi", n=1))  # n=1 is fine
+    assert len(server.requests) == 1
+
+
+async def test_a_second_choice_is_never_mixed_into_the_first() -> None:
+    body = (
+        raw_chunk([{"index": 0, "delta": {"content": "Hello"}}, {"index": 1, "delta": {"content": "Bonjour"}}])
+        + b"data: [DONE]\n\n"
+    )
+    async with raw_server(200, body) as server, Client(server.base_url, "m") as client:
+        with pytest.raises(LLMStreamError, match="only n=1") as info:
+            await collect(client.stream("hi"))
+    assert info.value.partial == Message(content="Hello")
+
+
+async def test_a_second_choice_in_a_whole_response_is_refused() -> None:
+    answer = {
+        "id": "c",
+        "object": "chat.completion",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"},
+            {"index": 1, "message": {"role": "assistant", "content": "Bonjour"}, "finish_reason": "stop"},
+        ],
+    }
+    async with raw_server(200, msgspec.json.encode(answer), "application/json") as server:
+        async with Client(server.base_url, "m") as client:
+            with pytest.raises(LLMStreamError, match="only n=1") as info:
+                await client.chat("hi")
+    assert info.value.partial == Message(content="Hello")
+
+
+async def test_cached_prompt_tokens_reach_the_finish_and_the_response() -> None:
+    usage = {
+        "prompt_tokens": 10,
+        "completion_tokens": 1,
+        "total_tokens": 11,
+        "prompt_tokens_details": {"cached_tokens": 8},
+    }
+    body = chunk({"content": "Hi"}, "stop") + raw_chunk([], usage=usage) + b"data: [DONE]\n\n"
+    async with raw_server(200, body) as server, Client(server.base_url, "m") as client:
+        events = await collect(client.stream("hi"))
+    finish = events[-1]
+    assert isinstance(finish, Finish) and finish.usage is not None
+    assert finish.usage.prompt_tokens_details == {"cached_tokens": 8}
+    answer = {"choices": [{"index": 0, "message": {"content": "Hi"}, "finish_reason": "stop"}], "usage": usage}
+    async with raw_server(200, msgspec.json.encode(answer), "application/json") as server:
+        async with Client(server.base_url, "m") as client:
+            response = await client.chat("hi")
+    assert response.usage is not None and response.usage.prompt_tokens_details == {"cached_tokens": 8}

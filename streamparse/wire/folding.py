@@ -42,7 +42,7 @@ class ChunkFolder:
     payloads are ignored.
     """
 
-    __slots__ = ("parser", "calls", "builder", "finish_reason", "usage", "done", "_closed")
+    __slots__ = ("parser", "calls", "builder", "finish_reason", "usage", "done", "tokens", "_closed")
 
     def __init__(self, format: str | Format = "hermes", *, in_reasoning: bool = False) -> None:
         """``in_reasoning``: the content starts inside a reasoning block (see :class:`Parser`)."""
@@ -54,6 +54,7 @@ class ChunkFolder:
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.done = False
+        self.tokens = 0  # deltas that carried model output (content, reasoning, tool calls)
         self._closed = False
 
     @property
@@ -87,16 +88,23 @@ class ChunkFolder:
             raise LLMStreamError(error.message or "error event", error_type=error.type, code=error.code)
         out: list[Event] = []
         for choice in chunk.choices or ():
+            if choice.index:
+                # Mixing choices would splice their texts into one message (n > 1 is refused).
+                self.builder.extend(out)
+                raise LLMStreamError(f"a second choice (index {choice.index}): only n=1 responses can be parsed")
             delta = choice.delta
             if delta is not None:
                 reasoning = delta.reasoning_text
                 if reasoning:
+                    self.tokens += 1
                     out.append(ReasoningDelta(text=reasoning))
                 if delta.content:
+                    self.tokens += 1
                     out += self.parser.feed(delta.content)
                 if delta.tool_calls:
+                    self.tokens += 1
                     out += self.calls.feed(delta.tool_calls)
-            if choice.finish_reason is not None:
+            if choice.finish_reason:  # SGLang-based servers send "" on every chunk: not a finish
                 self.finish_reason = choice.finish_reason
         if out:
             self.builder.extend(out)
