@@ -10,6 +10,7 @@ wraps it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -143,21 +144,40 @@ class ChatCompletion(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 _payload_decoder = msgspec.json.Decoder(StreamPayload)
 _completion_decoder = msgspec.json.Decoder(ChatCompletion)
 
+# An escaped backslash or a surrogate pair, kept; else a lone surrogate escape, replaced.
+_SURROGATE_ESCAPE = re.compile(
+    r"(?P<keep>\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
+
+
+def _lone_surrogates_replaced(data: str) -> str:
+    return _SURROGATE_ESCAPE.sub(lambda m: m.group("keep") or "\\ufffd", data)
+
+
+def _decode(decoder: msgspec.json.Decoder[Any], data: str | bytes, what: str) -> Any:
+    """Decode; a lone UTF-16 surrogate escape (``"\\ud800"``) becomes U+FFFD instead of failing the whole payload."""
+    try:
+        return decoder.decode(data)
+    except UnicodeDecodeError as exc:  # only bytes input can raise it
+        raise msgspec.DecodeError(f"{what} is not UTF-8: {exc}") from exc
+    except msgspec.DecodeError:
+        text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+        repaired = _lone_surrogates_replaced(text)
+        if repaired == text:
+            raise
+        return decoder.decode(repaired)
+
 
 def decode_payload(data: str | bytes) -> StreamPayload:
     """Decode one SSE ``data`` payload (test for :data:`DONE` first)."""
-    try:
-        return _payload_decoder.decode(data)
-    except UnicodeDecodeError as exc:  # only bytes input can raise it
-        raise msgspec.DecodeError(f"payload is not UTF-8: {exc}") from exc
+    payload: StreamPayload = _decode(_payload_decoder, data, "payload")
+    return payload
 
 
 def decode_completion(body: str | bytes) -> ChatCompletion:
     """Decode a non-streaming response body."""
-    try:
-        return _completion_decoder.decode(body)
-    except UnicodeDecodeError as exc:
-        raise msgspec.DecodeError(f"response body is not UTF-8: {exc}") from exc
+    completion: ChatCompletion = _decode(_completion_decoder, body, "response body")
+    return completion
 
 
 def decode_error_body(body: bytes) -> tuple[str, str | None, int | str | None, str | None]:
