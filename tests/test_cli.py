@@ -30,7 +30,17 @@ from streamparse.cli import main
 from streamparse.cli.demo import DEMO_CALLS, get_time, get_weather, run_tool
 from streamparse.cli.views import LineView, RichView, make_view
 from streamparse.core.formats import available_formats
-from streamparse.core.events import AnyEvent, Event, Finish, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallEnd
+from streamparse.core.events import (
+    AnyEvent,
+    Event,
+    Finish,
+    InvalidToolCall,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallEnd,
+    ToolCallStart,
+)
 from streamparse.core.message import Message
 from streamparse.server import Fault, Reply, Server
 
@@ -179,7 +189,7 @@ def test_parse_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 def record(tool_parser: bool, reply: Reply | str = DEMO_CALLS, **server: Any) -> bytes:
     """The raw SSE bytes of one streamed response from the embedded server."""
     body = {"model": "m", "stream": True, "stream_options": {"include_usage": True}, "messages": []}
-    with running(Server([reply], tool_parser=tool_parser, **server)) as s:
+    with running(Server([reply], tool_parser=tool_parser, model="m", **server)) as s:
         return post(s.base_url, body)
 
 
@@ -226,7 +236,7 @@ def test_chat(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tools = tmp_path / "tools.json"
     definition = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
     tools.write_text(json.dumps([definition]))
-    with running(Server([Reply(HERMES)], delay=0.001)) as server:
+    with running(Server([Reply(HERMES)], delay=0.001, model="mine")) as server:
         argv = ["chat", "Weather in Paris?", "--base-url", server.base_url, "--tools", str(tools), "--plain"]
         assert main([*argv, "--model", "mine", "--tool-choice", "none"]) == 0
         request = server.requests[0].json
@@ -259,7 +269,7 @@ def test_serve_answers_and_stops_cleanly(tmp_path: Path) -> None:
         assert match, line
         with urllib.request.urlopen(match.group(1) + "/health", timeout=5) as resp:
             assert resp.status == 200
-        body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+        body = {"model": "streamparse-demo", "messages": [{"role": "user", "content": "hi"}]}
         for _ in range(2):  # the script starts over when used up
             answer = json.loads(post(match.group(1) + "/v1", body))
             assert answer["choices"][0]["message"]["content"] == "Hello!"
@@ -320,6 +330,52 @@ def test_line_view() -> None:
     assert lines[3].startswith('-> get_time {"timezone": "Asia/Tokyo"}  [done at ')
     assert lines[4].startswith("[invalid tool call] not JSON")
     assert lines[5].startswith("(first token ") and len(lines) == 6
+
+
+HOSTILE = "\x1b]52;c;cHduZWQ=\x07\x1b]0;pwned\x07\x1b[2J\x9b2J\r\x7f"
+"""OSC 52 (write the clipboard), OSC 0 (retitle the window), clear the screen (ESC and C1 CSI), CR, DEL."""
+
+
+def hostile_events() -> list[Event]:
+    return [
+        ReasoningDelta(text="think " + HOSTILE + "\n"),
+        TextDelta(text="Hi " + HOSTILE + "\nthere\n"),
+        ToolCallStart(index=0, id="c", name="f" + HOSTILE),
+        ToolCallDelta(index=0, arguments='{"a": "' + HOSTILE + '"}'),
+        ToolCallEnd(index=0, id="c", name="f" + HOSTILE, arguments={"a": HOSTILE}),
+        InvalidToolCall(index=1, raw=HOSTILE, error="bad " + HOSTILE),
+        Finish(finish_reason="stop" + HOSTILE),
+    ]
+
+
+def assert_harmless(shown: str) -> None:
+    for control in ("\x07", "\x9b", "\x1b]", "\x1b[2J", "\x7f"):
+        assert control not in shown, repr(control)
+    assert "␛]52;c;cHduZWQ=␇" in shown  # shown, not acted on
+
+
+@pytest.mark.parametrize("view", ["rich", "lines"])
+def test_views_neutralise_terminal_escapes(view: str) -> None:
+    from rich.console import Console
+
+    out = io.StringIO()
+    shown_view = RichView(Console(file=out, force_terminal=True, width=400, color_system=None)) if view == "rich" else LineView(out)
+    shown_view.note("tool", "f → " + HOSTILE)
+    shown_view.start()
+    for event in hostile_events():
+        shown_view.event(event)
+    shown_view.event(ToolCallStart(index=2, id="d", name="g" + HOSTILE))  # still open when the stream stops
+    shown_view.stop()
+    assert_harmless(out.getvalue())
+
+
+def test_error_lines_neutralise_terminal_escapes(capsys: pytest.CaptureFixture[str]) -> None:
+    with running(Server(["unused"], fault=Fault(status=500, message="boom " + HOSTILE))) as server:
+        assert main(["chat", "hi", "--base-url", server.base_url, "--model", server.model]) == 1
+    err = one_line_error(capsys)
+    assert "boom" in err
+    for control in ("\x07", "\x9b", "\x1b", "\x7f"):
+        assert control not in err
 
 
 def test_views_for_pipes_are_json_lines() -> None:
@@ -433,7 +489,7 @@ def test_error_unreachable_server(capsys: pytest.CaptureFixture[str]) -> None:
 )
 def test_error_http_status(message: str, shown: str, capsys: pytest.CaptureFixture[str]) -> None:
     with running(Server(["unused"], fault=Fault(status=401, message=message))) as server:
-        assert main(["demo", "--base-url", server.base_url, "--model", "m", "--plain"]) == 1
+        assert main(["demo", "--base-url", server.base_url, "--model", server.model, "--plain"]) == 1
     assert shown in one_line_error(capsys)
 
 

@@ -32,7 +32,7 @@ from ..core.message import Message, MessageBuilder
 from ..core.parser import Parser
 from .demo import DEMO_PROMPT, DEMO_TOOLS, demo_script, run_tool
 from ..wire.sse import SSEDecoder
-from .views import View, make_view
+from .views import View, make_view, printable
 
 # For types only: client and server load aiohttp (~0.1 s), so the commands
 # import them when they run.
@@ -380,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))  # server messages reach the terminal too
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
