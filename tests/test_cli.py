@@ -17,9 +17,9 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import msgspec
 import pytest
@@ -27,6 +27,7 @@ import stamina
 
 import streamparse
 from streamparse.cli import main
+from streamparse.cli.main import build_parser
 from streamparse.cli.demo import DEMO_CALLS, get_time, get_weather, run_tool
 from streamparse.cli.views import LineView, RichView, make_view
 from streamparse.core.formats import available_formats
@@ -269,6 +270,13 @@ def test_serve_answers_and_stops_cleanly(tmp_path: Path) -> None:
         assert match, line
         with urllib.request.urlopen(match.group(1) + "/health", timeout=5) as resp:
             assert resp.status == 200
+        preflight = urllib.request.Request(
+            match.group(1) + "/v1/chat/completions",
+            method="OPTIONS",
+            headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"},
+        )
+        with urllib.request.urlopen(preflight, timeout=5) as resp:  # CORS on, for any origin, by default
+            assert resp.headers["Access-Control-Allow-Origin"] == "*"
         body = {"model": "streamparse-demo", "messages": [{"role": "user", "content": "hi"}]}
         for _ in range(2):  # the script starts over when used up
             answer = json.loads(post(match.group(1) + "/v1", body))
@@ -278,6 +286,14 @@ def test_serve_answers_and_stops_cleanly(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
     assert err == "" and out == "streamparse serve: stopped\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "origins"),
+    [([], ["*"]), (["--allowed-origins", "https://a.example", "https://b.example"], ["https://a.example", "https://b.example"]), (["--allowed-origins"], [])],
+)
+def test_serve_allowed_origins_option(argv: list[str], origins: list[str]) -> None:
+    assert build_parser().parse_args(["serve", *argv]).allowed_origins == origins
 
 
 # -- views --------------------------------------------------------------------
@@ -499,3 +515,87 @@ def test_error_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
         busy.listen()
         assert main(["serve", "--port", str(busy.getsockname()[1])]) == 1
     assert "cannot listen on 127.0.0.1:" in one_line_error(capsys)
+
+
+# -- one-line errors where Python would print a traceback ------------------------------
+
+
+def run_cli(args: list[str], *, shell_redirect: str = "", stdin: bytes = b"hi") -> subprocess.CompletedProcess[str]:
+    """``python -m streamparse ARGS`` in a shell, its stdout redirected as given."""
+    command = " ".join([sys.executable, "-m", "streamparse", *args]) + " " + shell_redirect
+    return subprocess.run(["sh", "-c", command], input=stdin.decode(), capture_output=True, text=True, env=ENV, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("args", "redirect", "status", "message"),
+    [
+        (["serve", "--port", "99999"], "", 2, "'99999' is not a port (0-65535)"),
+        (["parse", "--format", "{latin1_grammar}"], "", 2, "is not UTF-8 text"),
+        (["parse"], ">&-", 1, "stdout is closed"),
+        (["parse"], "> /dev/full", 1, "cannot write the output: No space left on device"),
+        (["demo", "--plain", "--delay", "0"], "> /dev/full", 1, "cannot write the output: No space left on device"),
+    ],
+    ids=["port-out-of-range", "grammar-not-utf8", "stdout-closed", "stdout-full", "demo-stdout-full"],
+)
+def test_one_line_errors_instead_of_tracebacks(
+    args: list[str], redirect: str, status: int, message: str, tmp_path: Path
+) -> None:
+    if redirect == "> /dev/full" and not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    grammar = tmp_path / "latin1.lark"
+    grammar.write_bytes("start: \"é\"".encode("latin-1"))
+    result = run_cli([arg.format(latin1_grammar=grammar) for arg in args], shell_redirect=redirect)
+    assert result.returncode == status, result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+# -- `parse` streams in constant memory ---------------------------------------------------
+
+
+PEAK_RSS = (
+    "import resource, sys; from streamparse.cli import main; status = main(sys.argv[1:]); sys.stdout.flush(); "
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(status)"
+)
+
+
+def peak_rss_kib(args: list[str], feed: Callable[[IO[bytes]], None]) -> int:
+    """Peak RSS of ``streamparse ARGS`` reading what ``feed`` writes to its stdin (events to /dev/null)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PEAK_RSS, *args], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    feed(proc.stdin)
+    proc.stdin.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 0, err
+    return int(err.split()[-1])
+
+
+def text_input(megabytes: int) -> Callable[[IO[bytes]], None]:
+    block = ("Some prose, then a call. " * 400 + HERMES + "\n").encode()
+
+    def feed(stdin: IO[bytes]) -> None:
+        for _ in range(megabytes * (1 << 20) // len(block)):
+            stdin.write(block)
+
+    return feed
+
+
+def sse_input(megabytes: int) -> Callable[[IO[bytes]], None]:
+    event = b'data: {"choices":[{"index":0,"delta":{"content":"' + b"word " * 150 + b'"}}]}\n\n'
+
+    def feed(stdin: IO[bytes]) -> None:
+        for _ in range(megabytes * (1 << 20) // len(event)):
+            stdin.write(event)
+        stdin.write(b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')
+
+    return feed
+
+
+@pytest.mark.parametrize(("args", "make_input"), [(["parse"], text_input), (["parse", "--sse"], sse_input)], ids=["text", "sse"])
+def test_parse_streams_in_constant_memory(args: list[str], make_input: Callable[[int], Callable[[IO[bytes]], None]]) -> None:
+    small = peak_rss_kib(args, make_input(1))
+    large = peak_rss_kib(args, make_input(32))
+    # Keeping the events, or even just the text, would add at least the 31 MB more of input.
+    assert large - small < 16 * 1024, (small, large)

@@ -57,6 +57,8 @@ def _load_format(name: str) -> Format:
         return load_format(name)
     except FormatError as exc:
         raise _Abort(str(exc), 2) from exc
+    except UnicodeDecodeError as exc:
+        raise _Abort(f"grammar {name} is not UTF-8 text: {exc}", 2) from exc
 
 
 def _client(args: argparse.Namespace, fmt: Format, base_url: str | None = None, model: str | None = None) -> Client:
@@ -182,32 +184,34 @@ def cmd_parse(args: argparse.Namespace) -> int:
             out.write("".join(msgspec.json.encode(e).decode() + "\n" for e in events))
             out.flush()
 
+    # Without --message nothing is kept: memory stays constant, whatever the input's size.
     if args.sse:
-        folder = ChunkFolder(fmt)
+        folder = ChunkFolder(fmt, message=args.message)
         decoder = SSEDecoder()
         for data in _reads(args.file):
             for payload in decoder.feed_data(data):
                 emit(folder.feed(payload))
         decoder.close()
         emit(folder.eof())
-        message = folder.message
-    else:
-        parser = Parser(fmt)
-        builder = MessageBuilder()
-        text = codecs.getincrementaldecoder("utf-8")()
-        try:
-            for data in itertools.chain(_reads(args.file), [b""]):
-                events = parser.feed(text.decode(data, final=not data))
+        if args.message:
+            out.write(msgspec.json.encode(folder.message).decode() + "\n")
+        return 0
+    parser = Parser(fmt)
+    builder = MessageBuilder() if args.message else None
+    text = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for data in itertools.chain(_reads(args.file), [b""]):
+            events = parser.feed(text.decode(data, final=not data))
+            if builder is not None:
                 builder.extend(events)
-                emit(events)
-        except UnicodeDecodeError as exc:
-            raise _Abort(f"{'stdin' if args.file == '-' else args.file} is not UTF-8 text: {exc}") from exc
-        events = parser.close()
+            emit(events)
+    except UnicodeDecodeError as exc:
+        raise _Abort(f"{'stdin' if args.file == '-' else args.file} is not UTF-8 text: {exc}") from exc
+    events = parser.close()
+    emit(events)
+    if builder is not None:
         builder.extend(events)
-        emit(events)
-        message = builder.build()
-    if args.message:
-        out.write(msgspec.json.encode(message).decode() + "\n")
+        out.write(msgspec.json.encode(builder.build()).decode() + "\n")
     return 0
 
 
@@ -221,7 +225,13 @@ async def _serve(args: argparse.Namespace, script: Callable[[dict[str, Any]], Re
     from ..server import Server
 
     server = Server(
-        script, tool_parser=args.tool_parser, model=args.model, delay=args.delay, host=args.host, port=args.port
+        script,
+        tool_parser=args.tool_parser,
+        model=args.model,
+        delay=args.delay,
+        host=args.host,
+        port=args.port,
+        allowed_origins=args.allowed_origins,
     )
     try:
         await server.start()
@@ -298,6 +308,13 @@ def _add_remote(p: argparse.ArgumentParser, base_url_help: str) -> None:
 _DEFAULT_DELAY = 0.015
 
 
+def _port(text: str) -> int:
+    port = int(text) if text.isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535)")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="streamparse", description="Typed tool-call events from a live LLM stream.")
     parser.add_argument("--version", action="version", version=f"streamparse {__version__}")
@@ -360,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
         "until Ctrl-C. Without --script it plays the demo's model.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port, 0 for any free one (default: 8000)")
+    serve.add_argument("--port", type=_port, default=8000, help="port, 0 for any free one (default: 8000)")
     serve.add_argument(
         "--script",
         metavar="FILE",
@@ -374,6 +391,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", default="streamparse-demo", help="model id it reports (default: streamparse-demo)")
     serve.add_argument(
         "--delay", type=float, default=_DEFAULT_DELAY, help=f"seconds per event (default: {_DEFAULT_DELAY})"
+    )
+    serve.add_argument(
+        "--allowed-origins",
+        nargs="*",
+        default=["*"],
+        metavar="ORIGIN",
+        help="origins browsers may call it from (CORS); default * (any), none to turn CORS off",
     )
     serve.set_defaults(run=cmd_serve)
     return parser
@@ -405,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, usage errors: argparse already printed
         return exc.code if isinstance(exc.code, int) else 2
     run: Callable[[argparse.Namespace], int] = args.run
+    if sys.stdout is None and args.command != "serve":  # started with stdout closed (`>&-`)
+        return _fail("stdout is closed: nowhere to write the output", 1)
     try:
         return run(args)
     except _Abort as exc:
@@ -419,7 +445,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except BrokenPipeError:
-        # The reader left (`| head`): nothing to report. Point stdout at
-        # devnull so the interpreter's final flush does not fail as well.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # The reader left (`| head`): nothing to report.
+        _drop_stdout()
         return 1
+    except OSError as exc:  # stdout on a full disk (`> /dev/full`), an I/O error
+        _drop_stdout()
+        where = exc.filename if exc.filename is not None else "the output"
+        return _fail(f"cannot write {where}: {exc.strerror or exc}", 1)
+
+
+def _drop_stdout() -> None:
+    """Point stdout at devnull, so the interpreter's final flush of what is left does not fail as well."""
+    if sys.stdout is not None:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -23,7 +23,7 @@ import itertools
 
 import msgspec
 
-from ..errors import LLMDisconnectedError, LLMStreamError
+from ..errors import LLMDisconnectedError, LLMStreamError, UsageError
 from ..core.events import Event, Finish, ReasoningDelta, Usage
 from ..core.formats import Format
 from ..core.message import Message, MessageBuilder
@@ -44,13 +44,14 @@ class ChunkFolder:
 
     __slots__ = ("parser", "calls", "builder", "finish_reason", "usage", "done", "tokens", "_closed")
 
-    def __init__(self, format: str | Format = "hermes", *, in_reasoning: bool = False) -> None:
-        """``in_reasoning``: the content starts inside a reasoning block (see :class:`Parser`)."""
+    def __init__(self, format: str | Format = "hermes", *, in_reasoning: bool = False, message: bool = True) -> None:
+        """``in_reasoning``: the content starts inside a reasoning block (see :class:`Parser`).
+        ``message=False`` keeps no message (constant memory: events are only handed out)."""
         # One numbering for calls from tags in content and calls the server parsed.
         indexes = itertools.count()
         self.parser = Parser(format, indexes=indexes, in_reasoning=in_reasoning)
         self.calls = ToolCallAccumulator(indexes=indexes)
-        self.builder = MessageBuilder()
+        self.builder = MessageBuilder() if message else None
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.done = False
@@ -60,6 +61,8 @@ class ChunkFolder:
     @property
     def message(self) -> Message:
         """Everything folded so far, as one message."""
+        if self.builder is None:
+            raise UsageError("this ChunkFolder keeps no message (message=False)")
         return self.builder.build()
 
     def feed(self, payload: str) -> list[Event]:
@@ -90,7 +93,8 @@ class ChunkFolder:
         for choice in chunk.choices or ():
             if choice.index:
                 # Mixing choices would splice their texts into one message (n > 1 is refused).
-                self.builder.extend(out)
+                if self.builder is not None:
+                    self.builder.extend(out)
                 raise LLMStreamError(f"a second choice (index {choice.index}): only n=1 responses can be parsed")
             delta = choice.delta
             if delta is not None:
@@ -106,7 +110,7 @@ class ChunkFolder:
                     out += self.calls.feed(delta.tool_calls)
             if choice.finish_reason:  # SGLang-based servers send "" on every chunk: not a finish
                 self.finish_reason = choice.finish_reason
-        if out:
+        if out and self.builder is not None:
             self.builder.extend(out)
         return out
 
@@ -116,7 +120,8 @@ class ChunkFolder:
             return []
         self._closed = True
         events = self.parser.close() + self.calls.close()
-        self.builder.extend(events)
+        if self.builder is not None:
+            self.builder.extend(events)
         return events
 
     def end(self) -> list[Event]:
