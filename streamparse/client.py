@@ -552,11 +552,11 @@ class Stream:
         self._client = client
         self._body = body
         self._resp: aiohttp.ClientResponse | None = None
+        self._watchdog: _Watchdog | None = None  # the call's timeouts, from the first read on
         self._sse = SSEDecoder(max_event_size=client.max_event_size)
         self._folder = ChunkFolder(client.format, in_reasoning=client.in_reasoning)
         self._ready: list[Event] = []
         self._next = 0
-        self._watchdog: _Watchdog | None = None  # the call's timeouts, from the first read on
         self._tokens = 0  # the folder's token count when the watchdog last heard of it
         self._done = False  # [DONE] seen or the stream failed: nothing more to read
         self._over = False  # every event was handed out

@@ -15,6 +15,7 @@ import re
 import socket
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -1024,3 +1025,17 @@ async def test_a_malformed_call_from_the_tool_parser_server_is_one_invalid_call(
     assert stream.message.content == "Hi. after"
     [invalid] = stream.message.invalid_tool_calls
     assert invalid.raw == '{"a": 1,,}' and stream.message.tool_calls == []
+
+
+async def test_a_grammar_file_is_built_once_per_client(tmp_path: Any) -> None:
+    grammar = tmp_path / "mine.lark"
+    grammar.write_text((Path(__file__).parent.parent / "grammars" / "hermes.lark").read_text())
+    async with Server([CALL] * 3) as server:
+        client = Client(server.base_url, server.model, format=str(grammar))
+        grammar.unlink()  # a client that read it again for each request would fail now
+        async with client:
+            for _ in range(2):
+                stream = client.stream("hi")
+                await collect(stream)
+                assert calls(stream.message) == [("get_weather", {"city": "Paris"})]
+            assert calls((await client.chat("hi")).message) == [("get_weather", {"city": "Paris"})]
