@@ -29,6 +29,16 @@ Events/s is SSE ``data:`` events (``[DONE]`` included) per second of wall time;
 CPU µs per event is ``time.process_time()`` of this (client) process only.
 Each sample is one stream, or 100 streams at once (``asyncio.gather``); the
 figures are medians over rounds that take the clients in rotating order.
+
+Two paces:
+
+* burst: the server writes as fast as it can, so one network read carries
+  many events (the client's throughput);
+* token pace: the server writes one event per write, a fixed interval apart
+  (one event per network read, as a model streams), to 1, 100 and 1,000
+  streams at once. Every stream first gets its opening events, then waits
+  until all streams are open; CPU is measured from that moment to the end,
+  so connecting is not counted, only the reading.
 """
 
 from __future__ import annotations
@@ -39,10 +49,12 @@ import cProfile
 import gc
 import io
 import json
+import math
 import multiprocessing
 import os
 import pstats
 import random
+import re
 import statistics
 import sys
 import time
@@ -60,7 +72,8 @@ import aiohttp  # noqa: E402
 
 from _results import environment, write_section  # noqa: E402
 
-TARGET_RATIO = 2.0  # Client.stream events/s vs the bare readline + json.loads loop
+TARGET_RATIO = 2.0  # Client.stream events/s vs the bare readline + json.loads loop (burst)
+PACED_TARGET = 1.0  # token pace: Client.stream CPU per event below the bare loop's
 WRITE_SIZE = 64 * 1024  # bytes per server write, as the embedded server's _WRITE_BATCH
 SEED = 5
 
@@ -155,7 +168,8 @@ async def _render(specs: list[Spec]) -> dict[str, bytes]:
     async with aiohttp.ClientSession() as session:
         for spec in specs:
             reply = Reply(spec.text, reasoning=spec.reasoning)
-            async with Server([reply], tool_parser=spec.tool_parser, chunking=Chunking(seed=SEED)) as server:
+            server = Server([reply], tool_parser=spec.tool_parser, chunking=Chunking(seed=SEED), model=spec.key)
+            async with server:
                 request = {
                     "model": spec.key,
                     "messages": [{"role": "user", "content": "go"}],
@@ -167,27 +181,69 @@ async def _render(specs: list[Spec]) -> dict[str, bytes]:
     return bodies
 
 
+PACED_OPENING = 2  # events each paced stream gets before the barrier: the role chunk and a first delta
+
+
+class _Barrier:
+    """Paced streams wait here, after their opening events, until the driver calls ``/go``."""
+
+    def __init__(self) -> None:
+        self.waiting = 0
+        self.go = asyncio.Event()
+        self.started = 0  # streams since the last /go, to stagger their phases
+
+
 async def _serve(conn: Any, specs: list[Spec]) -> None:
     from aiohttp import web
 
     bodies = await _render(specs)
+    events = {key: [e + b"\n\n" for e in body.split(b"\n\n")[:-1]] for key, body in bodies.items()}
+    barrier = _Barrier()
 
     async def chat(request: web.Request) -> web.StreamResponse:
-        body = bodies[(await request.json())["model"]]
+        key = (await request.json())["model"]
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
         await resp.prepare(request)
-        view = memoryview(body)
-        for start in range(0, len(body), WRITE_SIZE):
-            await resp.write(view[start : start + WRITE_SIZE])
+        if "@" in key:  # token pace: "<spec>@<seconds between events>"
+            await _paced(resp, events[key.split("@")[0]], float(key.split("@")[1]))
+        else:
+            body = bodies[key]
+            view = memoryview(body)
+            for start in range(0, len(body), WRITE_SIZE):
+                await resp.write(view[start : start + WRITE_SIZE])
         await resp.write_eof()
         return resp
+
+    async def _paced(resp: web.StreamResponse, paced: list[bytes], interval: float) -> None:
+        await resp.write(b"".join(paced[:PACED_OPENING]))
+        go = barrier.go
+        phase = barrier.started % 97 / 97 * interval  # streams spread over the interval, not in lockstep
+        barrier.started += 1
+        barrier.waiting += 1
+        await go.wait()
+        await asyncio.sleep(phase)
+        for i, event in enumerate(paced[PACED_OPENING:]):
+            if i:
+                await asyncio.sleep(interval)
+            await resp.write(event)
 
     async def cpu(request: web.Request) -> web.Response:
         return web.Response(text=repr(time.process_time()))
 
+    async def waiting(request: web.Request) -> web.Response:
+        return web.Response(text=str(barrier.waiting))
+
+    async def go(request: web.Request) -> web.Response:
+        barrier.go.set()
+        barrier.go, barrier.waiting, barrier.started = asyncio.Event(), 0, 0
+        return web.Response()
+
+    _raise_fd_limit(2500)
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_get("/cpu", cpu)
+    app.router.add_get("/waiting", waiting)
+    app.router.add_get("/go", go)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
@@ -200,6 +256,15 @@ async def _serve(conn: Any, specs: list[Spec]) -> None:
     loop.add_reader(conn.fileno(), stop.set)  # the parent writes or exits: stop
     await stop.wait()
     await runner.cleanup()
+
+
+def _raise_fd_limit(want: int) -> None:
+    """1,000 streams need about as many sockets in each process."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want if hard == resource.RLIM_INFINITY else min(want, hard), hard))
 
 
 def _server_main(conn: Any, specs: list[Spec]) -> None:
@@ -235,6 +300,16 @@ class ServerProcess:
 REQUEST_MESSAGES = [{"role": "user", "content": "What is the weather in Paris? Search the docs too."}]
 
 
+def is_paced(key: str) -> bool:
+    """A spec served at token pace (``tags-p100``)."""
+    return re.search(r"-p\d+$", key) is not None
+
+
+def spec_of(key: str) -> str:
+    """The spec a model name asks for: token-pace names add ``@<interval>``."""
+    return key.partition("@")[0]
+
+
 class Reader:
     """One way of reading a stream. ``open`` builds its client (untimed),
     ``read(key)`` reads one whole stream and returns the SSE events seen,
@@ -257,7 +332,7 @@ class Reader:
         raise NotImplementedError
 
     def _check(self, key: str, events: int, what: str = "SSE events") -> None:
-        expected = self.served[key].events
+        expected = self.served[spec_of(key)].events
         if events != expected:
             raise AssertionError(f"{self.name} on {key}: {events} {what}, expected {expected}")
 
@@ -292,10 +367,11 @@ class StreamparseReader(Reader):
                 calls += 1
             elif cls is finish:
                 finished = True
-        if calls != self.specs[key].calls or not finished:
-            expected = self.specs[key].calls
+        spec = spec_of(key)
+        if calls != self.specs[spec].calls or not finished:
+            expected = self.specs[spec].calls
             raise AssertionError(f"{self.name} on {key}: {calls} calls, Finish {finished}; expected {expected}")
-        return self.served[key].events  # streamparse events are not SSE events: the stream's count
+        return self.served[spec].events  # streamparse events are not SSE events: the stream's count
 
 
 class _SessionReader(Reader):
@@ -364,15 +440,19 @@ class RawReader(_SessionReader):
     name = "server push: bytes read and dropped"
     note = "no parsing"
 
+    reads = 0  # network reads, for the token-pace check of one event per read
+
     async def read(self, key: str) -> int:
         body = {"model": key, "messages": REQUEST_MESSAGES, "stream": True}
         size = 0
         async with self.session.post(self.url, json=body) as resp:
             async for data in resp.content.iter_any():
                 size += len(data)
-        if size != self.served[key].nbytes:
-            raise AssertionError(f"{self.name} on {key}: {size} bytes, expected {self.served[key].nbytes}")
-        return self.served[key].events
+                self.reads += 1
+        served = self.served[spec_of(key)]
+        if size != served.nbytes:
+            raise AssertionError(f"{self.name} on {key}: {size} bytes, expected {served.nbytes}")
+        return served.events
 
 
 READERS: list[type[Reader]] = [StreamparseReader, BareReader, OpenAIReader, RawReader]
@@ -387,6 +467,7 @@ class Sample:
     wall_s: float
     cpu_s: float
     server_cpu_s: float
+    reads: int = 0  # network reads, for the readers that count them
 
 
 async def _server_cpu(session: aiohttp.ClientSession, url: str) -> float:
@@ -405,6 +486,29 @@ async def sample(reader: Reader, key: str, streams: int, cpu_url: str, session: 
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     server1 = await _server_cpu(session, cpu_url)
     return Sample(events, wall, cpu, server1 - server0)
+
+
+async def paced_sample(
+    reader: Reader, key: str, streams: int, server_url: str, session: aiohttp.ClientSession
+) -> Sample:
+    """Token pace: every stream opens and gets its opening events, then waits at
+    the server's barrier; CPU and events count from the release to the end."""
+    tasks = [asyncio.create_task(reader.read(key)) for _ in range(streams)]
+    while int(await (await session.get(server_url + "/waiting")).text()) < streams:
+        if any(t.done() for t in tasks):
+            await asyncio.gather(*tasks)  # a reader failed: raise its error
+            raise AssertionError(f"{reader.name}: a stream ended before the barrier")
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)  # the opening events are read; the client is idle
+    gc.collect()
+    server0 = await _server_cpu(session, server_url + "/cpu")
+    reads0 = getattr(reader, "reads", 0)
+    c0, t0 = time.process_time(), time.perf_counter()
+    await (await session.get(server_url + "/go")).read()
+    events = sum(await asyncio.gather(*tasks)) - streams * PACED_OPENING
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    server1 = await _server_cpu(session, server_url + "/cpu")
+    return Sample(events, wall, cpu, server1 - server0, getattr(reader, "reads", 0) - reads0)
 
 
 @dataclass
@@ -430,6 +534,10 @@ class Cell:
     @property
     def server_share(self) -> float:  # server CPU as a share of one core during the sample
         return statistics.median(s.server_cpu_s / s.wall_s for s in self.samples)
+
+    @property
+    def events_per_read(self) -> float:
+        return statistics.median(s.events / s.reads for s in self.samples) if self.samples[0].reads else math.nan
 
 
 async def measure_case(
@@ -463,6 +571,39 @@ async def measure_case(
                 await r.close()
     for c in cells:
         log(f"  {scenario}, {streams} stream(s), {c.reader}: {c.rate:,.0f} events/s, {c.cpu_us:.2f} µs CPU/event")
+    return cells
+
+
+PACED_READERS: list[type[Reader]] = [StreamparseReader, BareReader, RawReader]
+
+
+async def measure_paced(
+    server: ServerProcess,
+    specs: dict[str, Spec],
+    scenario: str,
+    key: str,
+    streams: int,
+    repeats: int,
+    log: Callable[[str], None],
+) -> list[Cell]:
+    """Token pace: ``key`` is ``<spec>@<seconds between events>``."""
+    readers = [cls(server.base_url, server.served, specs) for cls in PACED_READERS]
+    cells = [Cell(scenario, streams, r.name, r.note, []) for r in readers]
+    url = f"http://127.0.0.1:{server.port}"
+    async with aiohttp.ClientSession() as session:
+        for r in readers:
+            await r.open()
+        try:
+            for i in range(repeats):
+                order = list(range(len(readers)))
+                order = order[i % len(order) :] + order[: i % len(order)]
+                for j in order:
+                    cells[j].samples.append(await paced_sample(readers[j], key, streams, url, session))
+        finally:
+            for r in readers:
+                await r.close()
+    for c in cells:
+        log(f"  token pace, {scenario}, {streams} stream(s), {c.reader}: {c.cpu_us:.2f} µs CPU/event")
     return cells
 
 
@@ -561,12 +702,14 @@ def report(
     sizes = ", ".join(
         f"`{key}` {s.events:,} events / {s.nbytes / 1e6:.1f} MB / {specs[key].calls} calls"
         for key, s in served.items()
-        if not key.endswith("-warm")
+        if not key.endswith("-warm") and not is_paced(key)
     )
     lines = [
         "## client.py — reading a live stream: `Client.stream` vs bare aiohttp vs openai-python",
         "",
         env,
+        "",
+        "### Burst: the server writes as fast as it can (many events per network read)",
         "",
         "Server: a separate process on 127.0.0.1 writing vLLM chunks that the embedded server rendered once "
         "(64 KiB writes, chunked encoding). Each reply: reasoning (~15 % of the characters, `delta.reasoning`), "
@@ -626,20 +769,68 @@ def report(
     return "\n".join(lines)
 
 
+def paced_report(cells: list[Cell], served: dict[str, Served], paced: list[tuple[int, int, float]], repeats: int) -> str:
+    lines = [
+        "### Token pace: one event per network read",
+        "",
+        "The server writes one event per write, "
+        + ", ".join(f"{1 / interval:g} events/s to each of {n:,} stream{'s' if n > 1 else ''}" for n, _, interval in paced)
+        + f" ({', '.join(f'{served[k].events:,}' for k in served if is_paced(k) and k.startswith('tags'))} events "
+        "per stream respectively), "
+        "each stream's phase spread over the interval. Every stream first receives its opening events (the role "
+        "chunk and a first delta) and waits until all are open; CPU counts from then to the end of the last "
+        f"stream, so connecting is not in it. Medians of {repeats} rounds, clients in rotating order. Events per "
+        "read is measured by the server-push reader (the same bytes, the same pace).",
+        "",
+        "| reply | streams | client | CPU µs per event | × bare loop (CPU) | events per read "
+        "| rounds | server CPU (% of a core) | target |",
+        "|---|--:|---|--:|--:|--:|--:|--:|---|",
+    ]
+    groups: dict[tuple[str, int], list[Cell]] = {}
+    for c in cells:
+        groups.setdefault((c.scenario, c.streams), []).append(c)
+    verdicts: list[str] = []
+    for (scenario, streams), group in groups.items():
+        bare = next(c for c in group if c.reader == BareReader.name)
+        ours = next(c for c in group if c.reader == StreamparseReader.name)
+        raw = next(c for c in group if c.reader == RawReader.name)
+        for c in group:
+            target = ""
+            if c is ours:
+                ok = c.cpu_us < bare.cpu_us * PACED_TARGET
+                target = f"< bare loop: {'met' if ok else '**missed**'}"
+                verdicts.append(
+                    f"{scenario}, {streams:,} stream{'s' if streams > 1 else ''}: {c.cpu_us / bare.cpu_us:.2f}× "
+                    f"the bare loop's CPU ({'met' if ok else '**missed**'})"
+                )
+            per_read = f"{c.events_per_read:.2f}" if c is raw else ""
+            lines.append(
+                f"| {scenario} | {streams:,} | {c.reader} | {c.cpu_us:.2f} | {c.cpu_us / bare.cpu_us:.2f}× | "
+                f"{per_read} | {len(c.samples)} | {c.server_share * 100:.0f} % | {target} |"
+            )
+    lines += ["", "Target (`Client.stream` below the bare loop's CPU per event at token pace): " + "; ".join(verdicts) + "."]
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- main
 
 
-def build_specs(single_events: int, each_events: int) -> list[Spec]:
+def build_specs(single_events: int, each_events: int, paced: list[tuple[int, int, float]]) -> list[Spec]:
     # ~3.6 characters per delta with the default Chunking
     specs = []
     for name, tool_parser in (("tags", False), ("parsed", True)):
-        for size, events in (("1", single_events), ("100", each_events), ("warm", 300)):
+        sizes = [("1", single_events), ("100", each_events), ("warm", 300)]
+        sizes += [(f"p{streams}", events) for streams, events, _ in paced]
+        for size, events in sizes:
             reasoning, text, calls = model_output(int(events * 3.6), SEED + events)
             specs.append(Spec(f"{name}-{size}", tool_parser, reasoning, text, calls))
     return specs
 
 
 SCENARIOS = {"tags": "tags in content", "parsed": "server-parsed `tool_calls`"}
+# Token pace: (streams, target events per stream, seconds between events); ~2-3 s per sample.
+PACED = [(1, 1000, 0.002), (100, 200, 0.01), (1000, 30, 0.1)]
+PACED_QUICK = [(1, 400, 0.002), (100, 80, 0.01), (1000, 15, 0.1)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -651,6 +842,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     single, each = (20_000, 500) if args.quick else (75_000, 1_000)  # target events; ~0.9x that come out
     repeats = args.repeats
+    paced = PACED_QUICK if args.quick else PACED
+    paced_repeats = min(repeats, 3)
 
     t0 = time.perf_counter()
 
@@ -659,7 +852,7 @@ def main(argv: list[str] | None = None) -> int:
 
     load0 = os.getloadavg()[0]
     log("rendering the replies in the server process ...")
-    specs = {s.key: s for s in build_specs(single, each)}
+    specs = {s.key: s for s in build_specs(single, each, paced)}
     server = ServerProcess(list(specs.values()))
     served = server.served
     try:
@@ -670,6 +863,12 @@ def main(argv: list[str] | None = None) -> int:
             for streams in (1, 100):
                 key = f"{scenario}-{streams}"
                 cells += asyncio.run(measure_case(server, specs, label, key, f"{scenario}-warm", streams, repeats, log))
+        _raise_fd_limit(2500)
+        paced_cells: list[Cell] = []
+        for scenario, label in SCENARIOS.items():
+            for streams, _, interval in paced:
+                key = f"{scenario}-p{streams}@{interval}"
+                paced_cells += asyncio.run(measure_paced(server, specs, label, key, streams, paced_repeats, log))
         if args.profile:
             for scenario in SCENARIOS:
                 log(f"CPU by layer, without the network, {scenario}-1:")
@@ -680,6 +879,7 @@ def main(argv: list[str] | None = None) -> int:
         server.close()
     load = f"{load0:.1f} / {os.getloadavg()[0]:.1f}"
     text = report(cells, specs, served, repeats, environment("streamparse-llm", "aiohttp", "msgspec", "openai"), load)
+    text += "\n\n" + paced_report(paced_cells, served, paced, paced_repeats)
     print(text)
     if not args.no_write:
         log(f"updated {write_section('client.py', text)}")

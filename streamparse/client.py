@@ -51,8 +51,8 @@ _DRAIN_TIMEOUT = 0.1  # seconds to wait, after [DONE], for the end of the HTTP b
 _DRAIN_LIMIT = 64 * 1024  # bytes read after [DONE]; past them the connection is closed, not pooled
 _ERROR_BODY_LIMIT = 64 * 1024  # bytes read of an error body: error JSON is far smaller
 _EXCERPT = 2048  # bytes of an oversized body kept in the error
-# asyncio runs a timer up to one clock tick early: a deadline within it has passed.
-_CLOCK_TICK = time.get_clock_info("monotonic").resolution
+# A timer may run up to one tick of the loop's clock early (1 ms for uvloop): a deadline within it has passed.
+_CLOCK_TICK = 0.001
 
 
 class Timeouts(msgspec.Struct, frozen=True, kw_only=True):
@@ -144,7 +144,8 @@ class _Watchdog:
 
     def __init__(self, timeouts: Timeouts, calls: set[_Watchdog], *, progress: bool) -> None:
         self._loop = asyncio.get_running_loop()
-        self.clock = self._loop.time
+        # Stamps are the hot path: the C clock itself, and timers set by delay (any loop's own clock works).
+        self.clock = time.monotonic
         now = self.clock()
         self._timeouts = timeouts if progress else msgspec.structs.replace(timeouts, progress=None)
         self._total_at = now + timeouts.total if timeouts.total is not None else None
@@ -185,7 +186,7 @@ class _Watchdog:
         if deadline <= now and which:
             self.expire(LLMTimeoutError(which, seconds))
         else:
-            self._handle = self._loop.call_at(max(deadline, now), self._check)
+            self._handle = self._loop.call_later(max(deadline - now, 0.0), self._check)
 
     def expire(self, error: LLMError) -> None:
         """End the call now with ``error`` (raised where it waits, or at its next read)."""

@@ -154,30 +154,34 @@ def _lone_surrogates_replaced(data: str) -> str:
     return _SURROGATE_ESCAPE.sub(lambda m: m.group("keep") or "\\ufffd", data)
 
 
-def _decode(decoder: msgspec.json.Decoder[Any], data: str | bytes, what: str) -> Any:
-    """Decode; a lone UTF-16 surrogate escape (``"\\ud800"``) becomes U+FFFD instead of failing the whole payload."""
-    try:
-        return decoder.decode(data)
-    except UnicodeDecodeError as exc:  # only bytes input can raise it
-        raise msgspec.DecodeError(f"{what} is not UTF-8: {exc}") from exc
-    except msgspec.DecodeError:
-        text = data if isinstance(data, str) else data.decode("utf-8", "replace")
-        repaired = _lone_surrogates_replaced(text)
-        if repaired == text:
-            raise
-        return decoder.decode(repaired)
+def _decode_again(decoder: msgspec.json.Decoder[Any], data: str | bytes, error: Exception, what: str) -> Any:
+    """After a failed decode: a lone UTF-16 surrogate escape (``"\\ud800"``) becomes
+    U+FFFD rather than failing the whole payload; anything else fails as it did."""
+    if isinstance(error, UnicodeDecodeError):  # only bytes input can raise it
+        raise msgspec.DecodeError(f"{what} is not UTF-8: {error}") from error
+    text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+    repaired = _lone_surrogates_replaced(text)
+    if repaired == text:
+        raise error
+    return decoder.decode(repaired)
 
 
 def decode_payload(data: str | bytes) -> StreamPayload:
     """Decode one SSE ``data`` payload (test for :data:`DONE` first)."""
-    payload: StreamPayload = _decode(_payload_decoder, data, "payload")
-    return payload
+    try:
+        return _payload_decoder.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        payload: StreamPayload = _decode_again(_payload_decoder, data, exc, "payload")
+        return payload
 
 
 def decode_completion(body: str | bytes) -> ChatCompletion:
     """Decode a non-streaming response body."""
-    completion: ChatCompletion = _decode(_completion_decoder, body, "response body")
-    return completion
+    try:
+        return _completion_decoder.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        completion: ChatCompletion = _decode_again(_completion_decoder, body, exc, "response body")
+        return completion
 
 
 def decode_error_body(body: bytes) -> tuple[str, str | None, int | str | None, str | None]:
