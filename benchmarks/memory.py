@@ -9,9 +9,12 @@ one warm-up parser has built the shared, per-format objects. Deltas are fed
 as fresh strings decoded from bytes, as they come off the network, so any
 piece of them a parser keeps is counted.
 
-Client/server part (``client_rows()``): RSS of one client process holding
-1,000 concurrent streams from the embedded server (itself in another
-process), each paused inside its tool call until all 1,000 are open.
+Client/server part (``client_rows()``): one client process holding 1,000
+concurrent streams from the embedded server (itself in another process),
+each paused inside its tool call until all 1,000 are open, measured twice:
+as RSS (what the operating system charges: Python objects, allocator slack,
+aiohttp's and the kernel-facing buffers), and, in a second run, with
+tracemalloc (the bytes Python objects hold, nothing else).
 """
 
 from __future__ import annotations
@@ -114,6 +117,7 @@ def _rss_kib(pid: int | str = "self") -> int:
 
 
 _HOLD_STALL_S = 8.0  # every stream stalls server-side until first request + this
+_HOLD_STALL_TRACED_S = 30.0  # tracemalloc slows the client: opening 1,000 streams takes longer
 _HOLD_BATCH = 100  # streams opened at once (the server's listen backlog is 128)
 
 
@@ -146,7 +150,7 @@ def _hold_reply() -> tuple[str, str, int, int]:
     return reasoning, text, before + events, before + len(chunking.split(text)) + 3
 
 
-def _hold_server(conn: Any) -> None:
+def _hold_server(conn: Any, stall_s: float) -> None:
     """Child process: the embedded Server; all streams resume at one deadline."""
     import asyncio
     import time
@@ -162,11 +166,11 @@ def _hold_server(conn: Any) -> None:
             return Reply(text, reasoning=reasoning)
         if not first:
             first.append(now)
-        stall = max(0.0, first[0] + _HOLD_STALL_S - now)
+        stall = max(0.0, first[0] + stall_s - now)
         return Reply(text, reasoning=reasoning, fault=Fault(stall_after=stall_after, stall=stall))
 
     async def serve() -> None:
-        async with Server(script) as server:
+        async with Server(script, model="bench", aliases=["warm-up"]) as server:
             conn.send((server.port, stall_after, events))
             loop = asyncio.get_running_loop()
             stop = asyncio.Event()
@@ -176,9 +180,12 @@ def _hold_server(conn: Any) -> None:
     asyncio.run(serve())
 
 
-def _hold_client(conn: Any, base_url: str, n_streams: int, server_pid: int) -> None:
+def _hold_client(conn: Any, base_url: str, n_streams: int, server_pid: int, traced: bool, stall_s: float) -> None:
     """Child process: open ``n_streams`` streams, pause each inside its tool
-    call until all are open, measure, then let all finish. Sends a dict."""
+    call until all are open, measure, then let all finish. Sends a dict.
+
+    ``traced``: also measure with tracemalloc, started after the warm-up
+    (it slows every allocation and adds its own memory to RSS: a run of its own)."""
     import asyncio
     import gc
     import resource
@@ -197,6 +204,9 @@ def _hold_client(conn: Any, base_url: str, n_streams: int, server_pid: int) -> N
             async for _ in client.stream("warm-up", model="warm-up"):  # imports, format, pool
                 pass
             gc.collect()
+            if traced:
+                tracemalloc.start()
+                out["traced_before"] = tracemalloc.get_traced_memory()[0]
             out["client_before"] = _rss_kib()
             out["server_before"] = _rss_kib(server_pid)
             started = 0
@@ -230,9 +240,11 @@ def _hold_client(conn: Any, base_url: str, n_streams: int, server_pid: int) -> N
             out["open_s"] = time.monotonic() - t0
             out["paused"] = started
             gc.collect()
+            if traced:
+                out["traced_open"] = tracemalloc.get_traced_memory()[0]
             out["client_open"] = _rss_kib()
             out["server_open"] = _rss_kib(server_pid)
-            out["measured_before_resume"] = time.monotonic() - t0 < _HOLD_STALL_S
+            out["measured_before_resume"] = time.monotonic() - t0 < stall_s
             release.set()
             results = await asyncio.gather(*tasks, return_exceptions=True)
             out["completed"] = sum(r is True for r in results)
@@ -241,6 +253,8 @@ def _hold_client(conn: Any, base_url: str, n_streams: int, server_pid: int) -> N
             out["total_s"] = time.monotonic() - t0
             del tasks, results
             gc.collect()
+            if traced:
+                out["traced_after"] = tracemalloc.get_traced_memory()[0]
             out["client_after"] = _rss_kib()
             out["server_after"] = _rss_kib(server_pid)
         gc.collect()
@@ -253,43 +267,34 @@ def _hold_client(conn: Any, base_url: str, n_streams: int, server_pid: int) -> N
         conn.send({"failure": repr(exc)})
 
 
-def client_rows(n_streams: int = 1000) -> list[Row] | None:
-    """Hook for the client/server part: process RSS while ``n_streams``
-    streams from the embedded server are open at once (each mid-response),
-    compared with the RSS before connecting.
-
-    Return rows of ``(what, streams, RSS MiB, KiB per stream)``; None means
-    "not written yet" and the section says so.
-
-    The server (the embedded :class:`~streamparse.server.Server`) and the
-    client run in two fresh processes, so neither the other nor this
-    process's parser measurements are in their RSS. Each stream reads up to
-    its tool call's start, then waits until all ``n_streams`` are open; the
-    server holds every stream halfway into the call's arguments until then.
-    """
+def _hold(n_streams: int, traced: bool) -> dict[str, Any]:
+    """One run of the hold: a fresh server process and a fresh client process; the client's dict."""
     import multiprocessing
 
+    stall_s = _HOLD_STALL_TRACED_S if traced else _HOLD_STALL_S
     ctx = multiprocessing.get_context("spawn")
     server_conn, child = ctx.Pipe()
-    server = ctx.Process(target=_hold_server, args=(child,), daemon=True)
+    server = ctx.Process(target=_hold_server, args=(child, stall_s), daemon=True)
     server.start()
     child.close()
     try:
         if not server_conn.poll(60):
-            return [("client/server: not measured (the server process did not start)", "", "", "")]
+            return {"failure": "the server process did not start"}
         port, stall_after, events = server_conn.recv()
         client_conn, child = ctx.Pipe()
         client = ctx.Process(
-            target=_hold_client, args=(child, f"http://127.0.0.1:{port}/v1", n_streams, server.pid), daemon=True
+            target=_hold_client,
+            args=(child, f"http://127.0.0.1:{port}/v1", n_streams, server.pid, traced, stall_s),
+            daemon=True,
         )
         client.start()
         child.close()
         try:
             if not client_conn.poll(300):
-                return [("client/server: not measured (the client process timed out)", "", "", "")]
-            r = client_conn.recv()
+                return {"failure": "the client process timed out"}
+            r: dict[str, Any] = client_conn.recv()
         except EOFError:
-            return [(f"client/server: not measured (the client process died, exit code {client.exitcode})", "", "", "")]
+            return {"failure": f"the client process died, exit code {client.exitcode}"}
         finally:
             client.join(10)
             if client.is_alive():
@@ -299,43 +304,73 @@ def client_rows(n_streams: int = 1000) -> list[Row] | None:
         server.join(10)
         if server.is_alive():
             server.terminate()
-    if "failure" in r:
-        return [(f"client/server: not measured ({r['failure']})", "", "", "")]
+    return {**r, "stall_after": stall_after, "events": events}
 
-    def mib(kib: int) -> str:
+
+def client_rows(n_streams: int = 1000) -> list[Row] | None:
+    """The client/server part: memory while ``n_streams`` streams from the
+    embedded server are open at once (each mid-response), compared with
+    before connecting; as RSS, then with tracemalloc in a second run.
+
+    Return rows of ``(what, streams, measured as, MiB, KiB per stream)``.
+
+    The server (the embedded :class:`~streamparse.server.Server`) and the
+    client run in fresh processes, so neither the other nor this process's
+    parser measurements are in their figures. Each stream reads up to its
+    tool call's start, then waits until all ``n_streams`` are open; the
+    server holds every stream halfway into the call's arguments until then.
+    """
+    r = _hold(n_streams, traced=False)
+    if "failure" in r:
+        return [(f"client/server: not measured ({r['failure']})", "", "", "", "")]
+    t = _hold(n_streams, traced=True)
+    n = f"{n_streams:,}"
+
+    def mib(kib: float) -> str:
         return f"{kib / 1024:,.1f}"
 
-    def per(kib: int, base: int) -> str:
+    def per(kib: float, base: float) -> str:
         return f"{(kib - base) / n_streams:,.1f}"
 
-    n = f"{n_streams:,}"
+    def outcome(run: dict[str, Any]) -> str:
+        if run["completed"] == n_streams and not run["error_count"]:
+            return f"all {n} completed, 0 errors"
+        return f"**{run['completed']:,} of {n} completed, {run['error_count']} errors** {'; '.join(run['errors'])}"
+
+    def held(run: dict[str, Any]) -> str:
+        timing = f"opened in {run['open_s']:.1f} s" + ("" if run["measured_before_resume"] else ", **some had resumed**")
+        return (
+            f"{run['paused']:,} streams open at once, each paused inside its tool call "
+            f"(the server holds each after {run['stall_after']} of its {run['events']} SSE events; {timing})"
+        )
+
     base, server_base = r["client_before"], r["server_before"]
-    ok = r["completed"] == n_streams and not r["error_count"]
-    outcome = (
-        f"all {n} completed, 0 errors"
-        if ok
-        else f"**{r['completed']:,} of {n} completed, {r['error_count']} errors** {'; '.join(r['errors'])}"
-    )
-    timing = f"opened in {r['open_s']:.1f} s" + ("" if r["measured_before_resume"] else ", **some had resumed**")
-    return [
-        ("client process (`Client.stream`), before opening, after a warm-up stream", "0", mib(r["client_before"]), ""),
+    rows: list[Row] = [
+        ("client process (`Client.stream`), before opening, after a warm-up stream", "0", "RSS", mib(base), ""),
+        (f"client process, {held(r)}", n, "RSS", mib(r["client_open"]), per(r["client_open"], base)),
         (
-            f"client process, {r['paused']:,} streams open at once, each paused inside its tool call "
-            f"(the server holds each after {stall_after} of its {events} SSE events; {timing})",
+            f"client process, after all finished ({outcome(r)}; connections kept in the pool)",
             n,
-            mib(r["client_open"]),
-            per(r["client_open"], r["client_before"]),
-        ),
-        (
-            f"client process, after all finished ({outcome}; connections kept in the pool)",
-            n,
+            "RSS",
             mib(r["client_after"]),
-            per(r["client_after"], r["client_before"]),
+            per(r["client_after"], base),
         ),
-        ("client process, after `Client.close()`", "0", mib(r["client_closed"]), per(r["client_closed"], base)),
-        ("server process (embedded `Server`, its own process), before", "0", mib(r["server_before"]), ""),
-        (f"server process, {r['paused']:,} streams open", n, mib(r["server_open"]), per(r["server_open"], server_base)),
+        ("client process, after `Client.close()`", "0", "RSS", mib(r["client_closed"]), per(r["client_closed"], base)),
     ]
+    if "failure" in t:
+        rows.append((f"client process: tracemalloc not measured ({t['failure']})", "", "", "", ""))
+    else:
+        opened = (t["traced_open"] - t["traced_before"]) / 1024
+        after = (t["traced_after"] - t["traced_before"]) / 1024
+        rows += [
+            (f"client process (second run, traced from before opening), {held(t)}", n, "tracemalloc", mib(opened), per(opened, 0)),
+            (f"client process, after all finished ({outcome(t)})", n, "tracemalloc", mib(after), per(after, 0)),
+        ]
+    rows += [
+        ("server process (embedded `Server`, its own process), before", "0", "RSS", mib(server_base), ""),
+        (f"server process, {r['paused']:,} streams open", n, "RSS", mib(r["server_open"]), per(r["server_open"], server_base)),
+    ]
+    return rows
 
 
 def report(parser: list[Row], client: list[Row] | None, env: str) -> str:
@@ -354,15 +389,19 @@ def report(parser: list[Row], client: list[Row] | None, env: str) -> str:
         "warm-up parser first and not counted); events returned by `feed()` are dropped. The list "
         "holding the parsers adds 8 bytes each.",
         "",
-        f"### Client and server (RSS, {1000:,} concurrent streams)",
+        f"### Client and server ({1000:,} concurrent streams)",
+        "",
+        "RSS is what the operating system charges the process (Python objects, allocator slack, "
+        "aiohttp's buffers); tracemalloc, measured in a second run started after the warm-up, counts only "
+        "the bytes Python objects hold. Per stream: the growth over the figure before opening, ÷ streams.",
         "",
     ]
     if client is None:
         lines.append("_Not measured yet: `client_rows()` in `benchmarks/memory.py` is the hook._")
     else:
         lines += [
-            "| what | streams | RSS (MiB) | KiB per stream |",
-            "|---|--:|--:|--:|",
+            "| what | streams | measured as | MiB | KiB per stream |",
+            "|---|--:|---|--:|--:|",
             *(f"| {' | '.join(row)} |" for row in client),
         ]
     return "\n".join(lines)

@@ -17,6 +17,7 @@ import math
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from types import TracebackType
@@ -556,8 +557,7 @@ class Stream:
         self._watchdog: _Watchdog | None = None  # the call's timeouts, from the first read on
         self._sse = SSEDecoder(max_event_size=client.max_event_size)
         self._folder = ChunkFolder(client.format, in_reasoning=client.in_reasoning)
-        self._ready: list[Event] = []
-        self._next = 0
+        self._ready: deque[Event] = deque()  # events not handed out yet (popped as they go: none kept after)
         self._tokens = 0  # the folder's token count when the watchdog last heard of it
         self._done = False  # [DONE] seen or the stream failed: nothing more to read
         self._over = False  # every event was handed out
@@ -580,7 +580,7 @@ class Stream:
         await self.aclose()
 
     async def __anext__(self) -> Event:
-        while self._next >= len(self._ready):
+        while not self._ready:
             if self._error is not None:
                 error, self._error = self._error, None
                 self._over = True
@@ -589,12 +589,8 @@ class Stream:
                 self._over = True
                 await self._drain()
                 raise StopAsyncIteration
-            self._ready = []
-            self._next = 0
             await self._fill()
-        event = self._ready[self._next]
-        self._next += 1
-        return event
+        return self._ready.popleft()
 
     async def aclose(self) -> None:
         """Stop reading and close the connection."""

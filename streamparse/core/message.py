@@ -52,26 +52,32 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
         return out
 
 
-_PIECES = 256  # text pieces joined into one string at a time: per-event objects stay few
+_PIECES = 64  # small pieces joined into one part at a time: few objects per event stay alive
 
 
 class _Text:
-    """Text that grows by small pieces: appending is constant time, and the
-    pieces are joined every ``_PIECES``, so memory follows the text's length,
-    not the number of pieces."""
+    """Text that grows by small pieces, in constant time per piece and memory
+    that follows its length: the pieces are joined every ``_PIECES``, and a
+    part is merged into the one before it while that one is not longer,
+    which keeps few parts (about log2 of the text's length) and copies each
+    character a logarithmic number of times."""
 
     __slots__ = ("parts", "pieces")
 
     def __init__(self) -> None:
-        self.parts: list[str] = []  # joined pieces, oldest first
+        self.parts: list[str] = []  # joined pieces, oldest (and longest) first
         self.pieces: list[str] = []  # the latest pieces, not joined yet
 
     def append(self, piece: str) -> None:
         pieces = self.pieces
         pieces.append(piece)
         if len(pieces) >= _PIECES:
-            self.parts.append("".join(pieces))
+            parts = self.parts
+            parts.append("".join(pieces))
             pieces.clear()
+            while len(parts) > 1 and len(parts[-2]) <= len(parts[-1]):
+                last = parts.pop()
+                parts[-1] += last
 
     def value(self) -> str:
         """The whole text; joined into one part, so the next call costs only what came since."""
