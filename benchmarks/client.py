@@ -419,7 +419,8 @@ class OpenAIReader(Reader):
     async def open(self) -> None:
         from openai import AsyncOpenAI
 
-        self.client = AsyncOpenAI(base_url=self.base_url, api_key="bench", max_retries=0)
+        # A generous connect timeout: 100 connects at once on a busy 2-core machine can take seconds.
+        self.client = AsyncOpenAI(base_url=self.base_url, api_key="bench", max_retries=0, timeout=600.0)
 
     async def close(self) -> None:
         await self.client.close()
@@ -815,22 +816,34 @@ def paced_report(cells: list[Cell], served: dict[str, Served], paced: list[tuple
 # ---------------------------------------------------------------- main
 
 
+def paced_output(events: int, seed: int) -> tuple[str, str, int]:
+    """(reasoning, text, calls) of about ``events`` deltas for token pace:
+    ~15 % reasoning, then prose with one Hermes call halfway."""
+    rng = random.Random(seed)
+    nchars = int(events * 3.6)
+    reasoning = _prose(rng, nchars * 15 // 100, _THINK + _WORDS[:30])
+    half = max(20, (nchars - len(reasoning) - 150) // 2)
+    text = _prose(rng, half, _WORDS) + "\n\n" + _call(rng, 1) + "\n\n" + _prose(rng, half, _WORDS)
+    return reasoning, text, 1
+
+
 def build_specs(single_events: int, each_events: int, paced: list[tuple[int, int, float]]) -> list[Spec]:
     # ~3.6 characters per delta with the default Chunking
     specs = []
     for name, tool_parser in (("tags", False), ("parsed", True)):
-        sizes = [("1", single_events), ("100", each_events), ("warm", 300)]
-        sizes += [(f"p{streams}", events) for streams, events, _ in paced]
-        for size, events in sizes:
+        for size, events in (("1", single_events), ("100", each_events), ("warm", 300)):
             reasoning, text, calls = model_output(int(events * 3.6), SEED + events)
             specs.append(Spec(f"{name}-{size}", tool_parser, reasoning, text, calls))
+        for streams, events, _ in paced:
+            reasoning, text, calls = paced_output(events, SEED + streams)
+            specs.append(Spec(f"{name}-p{streams}", tool_parser, reasoning, text, calls))
     return specs
 
 
 SCENARIOS = {"tags": "tags in content", "parsed": "server-parsed `tool_calls`"}
 # Token pace: (streams, target events per stream, seconds between events); ~2-3 s per sample.
-PACED = [(1, 1000, 0.002), (100, 200, 0.01), (1000, 30, 0.1)]
-PACED_QUICK = [(1, 400, 0.002), (100, 80, 0.01), (1000, 15, 0.1)]
+PACED = [(1, 1000, 0.002), (100, 200, 0.01), (1000, 60, 0.05)]  # the call alone is ~30 deltas
+PACED_QUICK = [(1, 400, 0.002), (100, 80, 0.01), (1000, 60, 0.05)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,6 +31,8 @@ for _p in (str(_HERE.parent), str(_HERE)):  # the helpers here; the working tree
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
+import msgspec  # noqa: E402
+
 from _results import environment, write_section  # noqa: E402
 from _streams import Stream, large_call_stream, parallel_calls_stream, text_stream  # noqa: E402
 
@@ -373,7 +375,120 @@ def client_rows(n_streams: int = 1000) -> list[Row] | None:
     return rows
 
 
-def report(parser: list[Row], client: list[Row] | None, env: str) -> str:
+N_MESSAGE_EVENTS = 60_000
+
+
+def _message_events(n: int) -> list[Any]:
+    """A stream's events, as a client yields them: ~4-character text and
+    reasoning deltas, and a 20-fragment tool call every 500 events."""
+    from streamparse import ReasoningDelta, TextDelta, ToolCallDelta, ToolCallEnd, ToolCallStart
+
+    words = "the stream parser sends each token as it comes ".split()
+    events: list[Any] = []
+    calls = 0
+    while len(events) < n:
+        i = len(events)
+        if i % 500 == 499:
+            events.append(ToolCallStart(index=calls, id=f"call_{calls}", name="search"))
+            events += [ToolCallDelta(index=calls, arguments='{"q": "x"}'[j : j + 1]) for j in range(10)]
+            events.append(ToolCallEnd(index=calls, id=f"call_{calls}", name="search", arguments={"q": "x"}))
+            calls += 1
+        elif i < n // 10:
+            events.append(ReasoningDelta(text=" " + words[i % len(words)][:3]))
+        else:
+            events.append(TextDelta(text=" " + words[i % len(words)][:3]))
+    return events[:n]
+
+
+def _fold_on_access(events: list[Any]) -> Any:
+    """The alternative: keep every event, fold them all when the message is read."""
+    from streamparse import InvalidToolCall, Message, ReasoningDelta, TextDelta, ToolCall, ToolCallEnd
+
+    text = "".join(e.text for e in events if type(e) is TextDelta)
+    reasoning = "".join(e.text for e in events if type(e) is ReasoningDelta)
+    calls = [ToolCall(id=e.id, name=e.name, arguments=e.arguments) for e in events if type(e) is ToolCallEnd]
+    invalid = [e for e in events if type(e) is InvalidToolCall]
+    return Message(content=text.strip() or None, reasoning=reasoning.strip() or None, tool_calls=calls, invalid_tool_calls=invalid)
+
+
+def message_rows(n: int = N_MESSAGE_EVENTS) -> list[Row]:
+    """``Stream.message`` is a :class:`MessageBuilder`: what it keeps and what
+    reading it costs, beside keeping the events and folding them on access.
+    Events are built once and fed to both; tracemalloc counts what each keeps."""
+    import time
+
+    from streamparse import MessageBuilder
+
+    events = _message_events(n)
+
+    def kept(fill: Any) -> float:
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            holder = fill()
+            gc.collect()
+            size = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        del holder
+        return size / n
+
+    def builder_of(evs: list[Any]) -> MessageBuilder:
+        builder = MessageBuilder()
+        for event in evs:
+            builder.add(event)
+        return builder
+
+    # The events themselves are alive in both cases: a kept list only adds its pointers,
+    # so copies stand for events that come off the network and die after being handed out.
+    keep_bytes = kept(lambda: [msgspec.structs.replace(e) for e in events])
+    fold_bytes = kept(lambda: builder_of([msgspec.structs.replace(e) for e in events]))
+    text = _fold_on_access(events)
+    text_bytes = (len(text.content or "") + len(text.reasoning or "")) / n
+
+    def best(fn: Any, repeats: int = 5) -> float:
+        times = []
+        for _ in range(repeats):
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    builder = builder_of(events)
+    builder.build()
+    unchanged = best(lambda: [builder.build() for _ in range(10_000)]) / 10_000
+
+    def read_after_each() -> None:
+        b = MessageBuilder()
+        for event in events:
+            b.add(event)
+            b.build()
+
+    after_each = best(read_after_each, 3) / n
+    assert builder.build() == _fold_on_access(events)
+    rebuild = best(lambda: _fold_on_access(events), 3)
+    return [
+        (
+            "`MessageBuilder` (what `Stream.message` reads)",
+            f"{fold_bytes:,.1f}",
+            f"{unchanged * 1e6:.3f}",
+            f"{after_each * 1e6:.1f}",
+            f"{after_each * n:.2f} s",
+        ),
+        (
+            "keep the events, fold them on each access",
+            f"{keep_bytes:,.1f}",
+            f"{rebuild * 1e6:,.0f}",
+            f"{rebuild / 2 * 1e6:,.0f} (mean of a growing list)",
+            f"~{rebuild / 2 * n:,.0f} s (estimated: quadratic)",
+        ),
+        ("(the message's text itself)", f"{text_bytes:.1f}", "", "", ""),
+    ]
+
+
+def report(parser: list[Row], client: list[Row] | None, env: str, message: list[Row] | None = None) -> str:
     lines = [
         "## memory.py — what an open stream costs",
         "",
@@ -388,6 +503,18 @@ def report(parser: list[Row], client: list[Row] | None, env: str) -> str:
         "Bytes retained by the parser objects themselves (shared per-format objects are built by a "
         "warm-up parser first and not counted); events returned by `feed()` are dropped. The list "
         "holding the parsers adds 8 bytes each.",
+        "",
+        f"### The folded message ({N_MESSAGE_EVENTS:,} events: ~4-character text deltas, a call every 500 events)",
+        "",
+        "| fold | bytes kept per event | µs per read, no new event | µs per read after each event "
+        f"| reading after each of {N_MESSAGE_EVENTS:,} events |",
+        "|---|--:|--:|--:|--:|",
+        *(f"| {' | '.join(row)} |" for row in (message or [])),
+        "",
+        "Bytes kept: tracemalloc, the events being copies that die once handed out (as events off the "
+        "network do). Reading after each event is what a UI showing `stream.message` does; the alternative "
+        "re-folds every event on each read, so that pattern goes quadratic (its total is estimated from "
+        "one fold of all the events).",
         "",
         f"### Client and server ({1000:,} concurrent streams)",
         "",
@@ -411,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
-    text = report(parser_rows(), client_rows(), environment("streamparse-llm", "msgspec", "lark"))
+    text = report(parser_rows(), client_rows(), environment("streamparse-llm", "msgspec", "lark"), message_rows())
     print(text)
     if not args.no_write:
         print(f"updated {write_section('memory.py', text)}", file=sys.stderr)

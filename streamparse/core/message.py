@@ -62,13 +62,20 @@ class _Text:
     which keeps few parts (about log2 of the text's length) and copies each
     character a logarithmic number of times."""
 
-    __slots__ = ("parts", "pieces")
+    __slots__ = ("parts", "pieces", "started")
 
     def __init__(self) -> None:
         self.parts: list[str] = []  # joined pieces, oldest (and longest) first
         self.pieces: list[str] = []  # the latest pieces, not joined yet
+        self.started = False  # text other than whitespace came: leading whitespace is dropped
 
     def append(self, piece: str) -> None:
+        if not self.started:
+            # The message is stripped: dropping it now spares a copy of the whole text per build.
+            piece = piece.lstrip()
+            if not piece:
+                return
+            self.started = True
         pieces = self.pieces
         pieces.append(piece)
         if len(pieces) >= _PIECES:
