@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import contextlib
 import gc
 import io
 import json
@@ -58,7 +59,7 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -541,6 +542,30 @@ class Cell:
         return statistics.median(s.events / s.reads for s in self.samples) if self.samples[0].reads else math.nan
 
 
+@contextlib.asynccontextmanager
+async def _opened(readers: list[Reader]) -> AsyncIterator[None]:
+    for r in readers:
+        await r.open()
+    try:
+        yield
+    finally:
+        for r in readers:
+            await r.close()
+
+
+async def _rounds(
+    readers: list[Reader], cells: list[Cell], repeats: int, take: Callable[[Reader], Awaitable[Sample]]
+) -> None:
+    """``repeats`` rounds of one sample per reader, the readers in rotating order."""
+    for i in range(repeats):
+        order = list(range(len(readers)))
+        order = order[i % len(order) :] + order[: i % len(order)]
+        for j in order:
+            cap = readers[j].max_rounds
+            if cap is None or len(cells[j].samples) < cap:
+                cells[j].samples.append(await take(readers[j]))
+
+
 async def measure_case(
     server: ServerProcess,
     specs: dict[str, Spec],
@@ -554,22 +579,10 @@ async def measure_case(
     readers = [cls(server.base_url, server.served, specs) for cls in READERS]
     cpu_url = f"http://127.0.0.1:{server.port}/cpu"
     cells = [Cell(scenario, streams, r.name, r.note, []) for r in readers]
-    async with aiohttp.ClientSession() as session:
-        for r in readers:
-            await r.open()
-        try:
-            for r in readers:  # warm-up on a short reply: imports, connections, caches
-                await sample(r, warm_key, streams, cpu_url, session)
-            for i in range(repeats):
-                order = list(range(len(readers)))
-                order = order[i % len(order) :] + order[: i % len(order)]
-                for j in order:
-                    cap = readers[j].max_rounds
-                    if cap is None or len(cells[j].samples) < cap:
-                        cells[j].samples.append(await sample(readers[j], key, streams, cpu_url, session))
-        finally:
-            for r in readers:
-                await r.close()
+    async with aiohttp.ClientSession() as session, _opened(readers):
+        for r in readers:  # warm-up on a short reply: imports, connections, caches
+            await sample(r, warm_key, streams, cpu_url, session)
+        await _rounds(readers, cells, repeats, lambda r: sample(r, key, streams, cpu_url, session))
     for c in cells:
         log(f"  {scenario}, {streams} stream(s), {c.reader}: {c.rate:,.0f} events/s, {c.cpu_us:.2f} µs CPU/event")
     return cells
@@ -591,18 +604,8 @@ async def measure_paced(
     readers = [cls(server.base_url, server.served, specs) for cls in PACED_READERS]
     cells = [Cell(scenario, streams, r.name, r.note, []) for r in readers]
     url = f"http://127.0.0.1:{server.port}"
-    async with aiohttp.ClientSession() as session:
-        for r in readers:
-            await r.open()
-        try:
-            for i in range(repeats):
-                order = list(range(len(readers)))
-                order = order[i % len(order) :] + order[: i % len(order)]
-                for j in order:
-                    cells[j].samples.append(await paced_sample(readers[j], key, streams, url, session))
-        finally:
-            for r in readers:
-                await r.close()
+    async with aiohttp.ClientSession() as session, _opened(readers):
+        await _rounds(readers, cells, repeats, lambda r: paced_sample(r, key, streams, url, session))
     for c in cells:
         log(f"  token pace, {scenario}, {streams} stream(s), {c.reader}: {c.cpu_us:.2f} µs CPU/event")
     return cells
@@ -697,6 +700,16 @@ def _fmt_rate(x: float) -> str:
     return f"{x / 1e3:,.0f}k" if x >= 1e4 else f"{x:,.0f}"
 
 
+def _cases(cells: list[Cell]) -> Iterator[tuple[str, int, list[Cell], Cell, Cell, Cell]]:
+    """The cells of each (reply, streams) case, with its bare-loop, streamparse and server-push cells."""
+    groups: dict[tuple[str, int], list[Cell]] = {}
+    for c in cells:
+        groups.setdefault((c.scenario, c.streams), []).append(c)
+    for (scenario, streams), group in groups.items():
+        by_reader = {c.reader: c for c in group}
+        yield scenario, streams, group, by_reader[BareReader.name], by_reader[StreamparseReader.name], by_reader[RawReader.name]
+
+
 def report(
     cells: list[Cell], specs: dict[str, Spec], served: dict[str, Served], repeats: int, env: str, load: str
 ) -> str:
@@ -726,14 +739,8 @@ def report(
         "| server CPU (% of a core) | target |",
         "|---|--:|---|--:|--:|--:|--:|--:|---|",
     ]
-    groups: dict[tuple[str, int], list[Cell]] = {}
-    for c in cells:
-        groups.setdefault((c.scenario, c.streams), []).append(c)
     verdicts: list[str] = []
-    for (scenario, streams), group in groups.items():
-        bare = next(c for c in group if c.reader == BareReader.name)
-        ours = next(c for c in group if c.reader == StreamparseReader.name)
-        raw = next(c for c in group if c.reader == RawReader.name)
+    for scenario, streams, group, bare, ours, raw in _cases(cells):
         fastest = max(c.rate for c in group if c is not raw)
         for c in group:
             target = ""
@@ -787,14 +794,8 @@ def paced_report(cells: list[Cell], served: dict[str, Served], paced: list[tuple
         "| rounds | server CPU (% of a core) | target |",
         "|---|--:|---|--:|--:|--:|--:|--:|---|",
     ]
-    groups: dict[tuple[str, int], list[Cell]] = {}
-    for c in cells:
-        groups.setdefault((c.scenario, c.streams), []).append(c)
     verdicts: list[str] = []
-    for (scenario, streams), group in groups.items():
-        bare = next(c for c in group if c.reader == BareReader.name)
-        ours = next(c for c in group if c.reader == StreamparseReader.name)
-        raw = next(c for c in group if c.reader == RawReader.name)
+    for scenario, streams, group, bare, ours, raw in _cases(cells):
         for c in group:
             target = ""
             if c is ours:

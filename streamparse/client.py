@@ -141,6 +141,7 @@ class _Watchdog:
         "reader",
         "task",
         "expired",
+        "_cancelled",
     )
 
     def __init__(self, timeouts: Timeouts, calls: set[_Watchdog], *, progress: bool) -> None:
@@ -162,6 +163,7 @@ class _Watchdog:
         self.reader: aiohttp.StreamReader | None = None
         self.task: asyncio.Task[Any] | None = None
         self.expired: LLMError | None = None
+        self._cancelled = False  # the expiry cancelled ``task``
         self._check()
 
     def _check(self) -> None:
@@ -199,16 +201,16 @@ class _Watchdog:
             self.reader.set_exception(error)
         elif self.task is not None:
             self.task.cancel()
+            self._cancelled = True
 
     def cancelled(self) -> LLMError | None:
         """The error an expiry's cancellation stands for (None: a cancellation from elsewhere)."""
-        error = self.expired
         task = self.task
-        if error is None or task is None:
+        if not self._cancelled or task is None:
             return None
         if sys.version_info >= (3, 11) and task.uncancel():
             return None  # also cancelled from elsewhere: that wins
-        return error
+        return self.expired
 
     def close(self) -> None:
         """The call is over."""

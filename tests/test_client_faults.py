@@ -36,6 +36,8 @@ from streamparse import (
 from streamparse.client import Client, Retries, Timeouts
 from streamparse.server import Fault, Reply, Server
 
+from .test_client import collect_into
+
 Respond = Callable[[asyncio.StreamWriter], Awaitable[None]]
 SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
 ONE_TRY = Retries(attempts=1)
@@ -87,11 +89,6 @@ def http_chunk(data: bytes) -> bytes:
 def sse(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
     choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
     return b"data: " + msgspec.json.encode({"object": "chat.completion.chunk", "choices": [choice]}) + b"\n\n"
-
-
-async def collect_into(stream: Any, received: list[Event]) -> None:
-    async for event in stream:
-        received.append(event)
 
 
 async def endless(writer: asyncio.StreamWriter, piece: bytes, *, chunked: bool = True) -> None:
@@ -416,3 +413,19 @@ async def test_a_lone_surrogate_escape_in_a_delta_becomes_a_replacement_characte
         events = [e async for e in stream]
     assert stream.message.content == "caf\ufffd! ok \\ud800"
     assert events[-1] == Finish(finish_reason="stop")
+
+
+@pytest.mark.parametrize("phase", ["request", "body"])
+async def test_a_cancellation_from_outside_stays_a_cancellation(phase: str) -> None:
+    # The watchdog cancels the request itself to time it out: someone else's cancellation must not turn into that.
+    fault = Fault(headers_delay=30) if phase == "request" else Fault(stall_after=3, stall=30)
+    async with Server([Reply("Hello there " * 20, fault=fault)]) as server:
+        async with Client(server.base_url, server.model, timeouts=Timeouts(first_byte=0.1, total=0.15)) as client:
+            stream = client.stream("hi")
+            if phase == "body":
+                await stream.__anext__()
+            task = asyncio.create_task(collect_into(stream, []))
+            await asyncio.sleep(0.05)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
