@@ -937,7 +937,7 @@ def paced_report(cells: list[Cell], served: dict[str, Served], paced: list[tuple
         "|---|--:|---|--:|--:|--:|--:|--:|---|",
     ]
     verdicts: list[str] = []
-    for scenario, streams, group, bare, ours, raw in _cases(cells):
+    for scenario, streams, group, bare, ours, _ in _cases(cells):
         for c in group:
             target = ""
             ratio = c.cpu_ratio(bare)  # the same windows: paired
