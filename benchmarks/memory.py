@@ -9,9 +9,12 @@ one warm-up parser has built the shared, per-format objects. Deltas are fed
 as fresh strings decoded from bytes, as they come off the network, so any
 piece of them a parser keeps is counted.
 
-Client/server part (``client_rows()``): RSS of one client process holding
-1,000 concurrent streams from the embedded server (itself in another
-process), each paused inside its tool call until all 1,000 are open.
+Client/server part (``client_rows()``): one client process holding 1,000
+concurrent streams from the embedded server (itself in another process),
+each paused inside its tool call until all 1,000 are open, measured twice:
+as RSS (what the operating system charges: Python objects, allocator slack,
+aiohttp's and the kernel-facing buffers), and, in a second run, with
+tracemalloc (the bytes Python objects hold, nothing else).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ _HERE = Path(__file__).resolve().parent
 for _p in (str(_HERE.parent), str(_HERE)):  # the helpers here; the working tree's streamparse
     if _p not in sys.path:
         sys.path.insert(0, _p)
+
+import msgspec  # noqa: E402
 
 from _results import environment, write_section  # noqa: E402
 from _streams import Stream, large_call_stream, parallel_calls_stream, text_stream  # noqa: E402
@@ -114,6 +119,7 @@ def _rss_kib(pid: int | str = "self") -> int:
 
 
 _HOLD_STALL_S = 8.0  # every stream stalls server-side until first request + this
+_HOLD_STALL_TRACED_S = 30.0  # tracemalloc slows the client: opening 1,000 streams takes longer
 _HOLD_BATCH = 100  # streams opened at once (the server's listen backlog is 128)
 
 
@@ -146,7 +152,7 @@ def _hold_reply() -> tuple[str, str, int, int]:
     return reasoning, text, before + events, before + len(chunking.split(text)) + 3
 
 
-def _hold_server(conn: Any) -> None:
+def _hold_server(conn: Any, stall_s: float) -> None:
     """Child process: the embedded Server; all streams resume at one deadline."""
     import asyncio
     import time
@@ -162,11 +168,11 @@ def _hold_server(conn: Any) -> None:
             return Reply(text, reasoning=reasoning)
         if not first:
             first.append(now)
-        stall = max(0.0, first[0] + _HOLD_STALL_S - now)
+        stall = max(0.0, first[0] + stall_s - now)
         return Reply(text, reasoning=reasoning, fault=Fault(stall_after=stall_after, stall=stall))
 
     async def serve() -> None:
-        async with Server(script) as server:
+        async with Server(script, model="bench", aliases=["warm-up"]) as server:
             conn.send((server.port, stall_after, events))
             loop = asyncio.get_running_loop()
             stop = asyncio.Event()
@@ -176,9 +182,12 @@ def _hold_server(conn: Any) -> None:
     asyncio.run(serve())
 
 
-def _hold_client(conn: Any, base_url: str, n_streams: int, server_pid: int) -> None:
+def _hold_client(conn: Any, base_url: str, n_streams: int, server_pid: int, traced: bool, stall_s: float) -> None:
     """Child process: open ``n_streams`` streams, pause each inside its tool
-    call until all are open, measure, then let all finish. Sends a dict."""
+    call until all are open, measure, then let all finish. Sends a dict.
+
+    ``traced``: also measure with tracemalloc, started after the warm-up
+    (it slows every allocation and adds its own memory to RSS: a run of its own)."""
     import asyncio
     import gc
     import resource
@@ -197,6 +206,9 @@ def _hold_client(conn: Any, base_url: str, n_streams: int, server_pid: int) -> N
             async for _ in client.stream("warm-up", model="warm-up"):  # imports, format, pool
                 pass
             gc.collect()
+            if traced:
+                tracemalloc.start()
+                out["traced_before"] = tracemalloc.get_traced_memory()[0]
             out["client_before"] = _rss_kib()
             out["server_before"] = _rss_kib(server_pid)
             started = 0
@@ -230,9 +242,11 @@ def _hold_client(conn: Any, base_url: str, n_streams: int, server_pid: int) -> N
             out["open_s"] = time.monotonic() - t0
             out["paused"] = started
             gc.collect()
+            if traced:
+                out["traced_open"] = tracemalloc.get_traced_memory()[0]
             out["client_open"] = _rss_kib()
             out["server_open"] = _rss_kib(server_pid)
-            out["measured_before_resume"] = time.monotonic() - t0 < _HOLD_STALL_S
+            out["measured_before_resume"] = time.monotonic() - t0 < stall_s
             release.set()
             results = await asyncio.gather(*tasks, return_exceptions=True)
             out["completed"] = sum(r is True for r in results)
@@ -241,6 +255,8 @@ def _hold_client(conn: Any, base_url: str, n_streams: int, server_pid: int) -> N
             out["total_s"] = time.monotonic() - t0
             del tasks, results
             gc.collect()
+            if traced:
+                out["traced_after"] = tracemalloc.get_traced_memory()[0]
             out["client_after"] = _rss_kib()
             out["server_after"] = _rss_kib(server_pid)
         gc.collect()
@@ -253,43 +269,34 @@ def _hold_client(conn: Any, base_url: str, n_streams: int, server_pid: int) -> N
         conn.send({"failure": repr(exc)})
 
 
-def client_rows(n_streams: int = 1000) -> list[Row] | None:
-    """Hook for the client/server part: process RSS while ``n_streams``
-    streams from the embedded server are open at once (each mid-response),
-    compared with the RSS before connecting.
-
-    Return rows of ``(what, streams, RSS MiB, KiB per stream)``; None means
-    "not written yet" and the section says so.
-
-    The server (the embedded :class:`~streamparse.server.Server`) and the
-    client run in two fresh processes, so neither the other nor this
-    process's parser measurements are in their RSS. Each stream reads up to
-    its tool call's start, then waits until all ``n_streams`` are open; the
-    server holds every stream halfway into the call's arguments until then.
-    """
+def _hold(n_streams: int, traced: bool) -> dict[str, Any]:
+    """One run of the hold: a fresh server process and a fresh client process; the client's dict."""
     import multiprocessing
 
+    stall_s = _HOLD_STALL_TRACED_S if traced else _HOLD_STALL_S
     ctx = multiprocessing.get_context("spawn")
     server_conn, child = ctx.Pipe()
-    server = ctx.Process(target=_hold_server, args=(child,), daemon=True)
+    server = ctx.Process(target=_hold_server, args=(child, stall_s), daemon=True)
     server.start()
     child.close()
     try:
         if not server_conn.poll(60):
-            return [("client/server: not measured (the server process did not start)", "", "", "")]
+            return {"failure": "the server process did not start"}
         port, stall_after, events = server_conn.recv()
         client_conn, child = ctx.Pipe()
         client = ctx.Process(
-            target=_hold_client, args=(child, f"http://127.0.0.1:{port}/v1", n_streams, server.pid), daemon=True
+            target=_hold_client,
+            args=(child, f"http://127.0.0.1:{port}/v1", n_streams, server.pid, traced, stall_s),
+            daemon=True,
         )
         client.start()
         child.close()
         try:
             if not client_conn.poll(300):
-                return [("client/server: not measured (the client process timed out)", "", "", "")]
-            r = client_conn.recv()
+                return {"failure": "the client process timed out"}
+            r: dict[str, Any] = client_conn.recv()
         except EOFError:
-            return [(f"client/server: not measured (the client process died, exit code {client.exitcode})", "", "", "")]
+            return {"failure": f"the client process died, exit code {client.exitcode}"}
         finally:
             client.join(10)
             if client.is_alive():
@@ -299,46 +306,189 @@ def client_rows(n_streams: int = 1000) -> list[Row] | None:
         server.join(10)
         if server.is_alive():
             server.terminate()
-    if "failure" in r:
-        return [(f"client/server: not measured ({r['failure']})", "", "", "")]
+    return {**r, "stall_after": stall_after, "events": events}
 
-    def mib(kib: int) -> str:
+
+def client_rows(n_streams: int = 1000) -> list[Row] | None:
+    """The client/server part: memory while ``n_streams`` streams from the
+    embedded server are open at once (each mid-response), compared with
+    before connecting; as RSS, then with tracemalloc in a second run.
+
+    Return rows of ``(what, streams, measured as, MiB, KiB per stream)``.
+
+    The server (the embedded :class:`~streamparse.server.Server`) and the
+    client run in fresh processes, so neither the other nor this process's
+    parser measurements are in their figures. Each stream reads up to its
+    tool call's start, then waits until all ``n_streams`` are open; the
+    server holds every stream halfway into the call's arguments until then.
+    """
+    r = _hold(n_streams, traced=False)
+    if "failure" in r:
+        return [(f"client/server: not measured ({r['failure']})", "", "", "", "")]
+    t = _hold(n_streams, traced=True)
+    n = f"{n_streams:,}"
+
+    def mib(kib: float) -> str:
         return f"{kib / 1024:,.1f}"
 
-    def per(kib: int, base: int) -> str:
+    def per(kib: float, base: float) -> str:
         return f"{(kib - base) / n_streams:,.1f}"
 
-    n = f"{n_streams:,}"
+    def outcome(run: dict[str, Any]) -> str:
+        if run["completed"] == n_streams and not run["error_count"]:
+            return f"all {n} completed, 0 errors"
+        return f"**{run['completed']:,} of {n} completed, {run['error_count']} errors** {'; '.join(run['errors'])}"
+
+    def held(run: dict[str, Any]) -> str:
+        timing = f"opened in {run['open_s']:.1f} s" + ("" if run["measured_before_resume"] else ", **some had resumed**")
+        return (
+            f"{run['paused']:,} streams open at once, each paused inside its tool call "
+            f"(the server holds each after {run['stall_after']} of its {run['events']} SSE events; {timing})"
+        )
+
     base, server_base = r["client_before"], r["server_before"]
-    ok = r["completed"] == n_streams and not r["error_count"]
-    outcome = (
-        f"all {n} completed, 0 errors"
-        if ok
-        else f"**{r['completed']:,} of {n} completed, {r['error_count']} errors** {'; '.join(r['errors'])}"
-    )
-    timing = f"opened in {r['open_s']:.1f} s" + ("" if r["measured_before_resume"] else ", **some had resumed**")
-    return [
-        ("client process (`Client.stream`), before opening, after a warm-up stream", "0", mib(r["client_before"]), ""),
+    rows: list[Row] = [
+        ("client process (`Client.stream`), before opening, after a warm-up stream", "0", "RSS", mib(base), ""),
+        (f"client process, {held(r)}", n, "RSS", mib(r["client_open"]), per(r["client_open"], base)),
         (
-            f"client process, {r['paused']:,} streams open at once, each paused inside its tool call "
-            f"(the server holds each after {stall_after} of its {events} SSE events; {timing})",
+            f"client process, after all finished ({outcome(r)}; connections kept in the pool)",
             n,
-            mib(r["client_open"]),
-            per(r["client_open"], r["client_before"]),
-        ),
-        (
-            f"client process, after all finished ({outcome}; connections kept in the pool)",
-            n,
+            "RSS",
             mib(r["client_after"]),
-            per(r["client_after"], r["client_before"]),
+            per(r["client_after"], base),
         ),
-        ("client process, after `Client.close()`", "0", mib(r["client_closed"]), per(r["client_closed"], base)),
-        ("server process (embedded `Server`, its own process), before", "0", mib(r["server_before"]), ""),
-        (f"server process, {r['paused']:,} streams open", n, mib(r["server_open"]), per(r["server_open"], server_base)),
+        ("client process, after `Client.close()`", "0", "RSS", mib(r["client_closed"]), per(r["client_closed"], base)),
+    ]
+    if "failure" in t:
+        rows.append((f"client process: tracemalloc not measured ({t['failure']})", "", "", "", ""))
+    else:
+        opened = (t["traced_open"] - t["traced_before"]) / 1024
+        after = (t["traced_after"] - t["traced_before"]) / 1024
+        rows += [
+            (f"client process (second run, traced from before opening), {held(t)}", n, "tracemalloc", mib(opened), per(opened, 0)),
+            (f"client process, after all finished ({outcome(t)})", n, "tracemalloc", mib(after), per(after, 0)),
+        ]
+    rows += [
+        ("server process (embedded `Server`, its own process), before", "0", "RSS", mib(server_base), ""),
+        (f"server process, {r['paused']:,} streams open", n, "RSS", mib(r["server_open"]), per(r["server_open"], server_base)),
+    ]
+    return rows
+
+
+N_MESSAGE_EVENTS = 60_000
+
+
+def _message_events(n: int) -> list[Any]:
+    """A stream's events, as a client yields them: ~4-character text and
+    reasoning deltas, and a 20-fragment tool call every 500 events."""
+    from streamparse import ReasoningDelta, TextDelta, ToolCallDelta, ToolCallEnd, ToolCallStart
+
+    words = "the stream parser sends each token as it comes ".split()
+    events: list[Any] = []
+    calls = 0
+    while len(events) < n:
+        i = len(events)
+        if i % 500 == 499:
+            events.append(ToolCallStart(index=calls, id=f"call_{calls}", name="search"))
+            events += [ToolCallDelta(index=calls, arguments='{"q": "x"}'[j : j + 1]) for j in range(10)]
+            events.append(ToolCallEnd(index=calls, id=f"call_{calls}", name="search", arguments={"q": "x"}))
+            calls += 1
+        elif i < n // 10:
+            events.append(ReasoningDelta(text=" " + words[i % len(words)][:3]))
+        else:
+            events.append(TextDelta(text=" " + words[i % len(words)][:3]))
+    return events[:n]
+
+
+def _fold_on_access(events: list[Any]) -> Any:
+    """The alternative: keep every event, fold them all when the message is read."""
+    from streamparse import InvalidToolCall, Message, ReasoningDelta, TextDelta, ToolCall, ToolCallEnd
+
+    text = "".join(e.text for e in events if type(e) is TextDelta)
+    reasoning = "".join(e.text for e in events if type(e) is ReasoningDelta)
+    calls = [ToolCall(id=e.id, name=e.name, arguments=e.arguments) for e in events if type(e) is ToolCallEnd]
+    invalid = [e for e in events if type(e) is InvalidToolCall]
+    return Message(content=text.strip() or None, reasoning=reasoning.strip() or None, tool_calls=calls, invalid_tool_calls=invalid)
+
+
+def message_rows(n: int = N_MESSAGE_EVENTS) -> list[Row]:
+    """``Stream.message`` is a :class:`MessageBuilder`: what it keeps and what
+    reading it costs, beside keeping the events and folding them on access.
+    Events are built once and fed to both; tracemalloc counts what each keeps."""
+    import time
+
+    from streamparse import MessageBuilder
+
+    events = _message_events(n)
+
+    def kept(fill: Any) -> float:
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            holder = fill()
+            gc.collect()
+            size = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        del holder
+        return size / n
+
+    def builder_of(evs: list[Any]) -> MessageBuilder:
+        builder = MessageBuilder()
+        for event in evs:
+            builder.add(event)
+        return builder
+
+    # The events themselves are alive in both cases: a kept list only adds its pointers,
+    # so copies stand for events that come off the network and die after being handed out.
+    keep_bytes = kept(lambda: [msgspec.structs.replace(e) for e in events])
+    fold_bytes = kept(lambda: builder_of([msgspec.structs.replace(e) for e in events]))
+    text = _fold_on_access(events)
+    text_bytes = (len(text.content or "") + len(text.reasoning or "")) / n
+
+    def best(fn: Any, repeats: int = 5) -> float:
+        times = []
+        for _ in range(repeats):
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    builder = builder_of(events)
+    builder.build()
+    unchanged = best(lambda: [builder.build() for _ in range(10_000)]) / 10_000
+
+    def read_after_each() -> None:
+        b = MessageBuilder()
+        for event in events:
+            b.add(event)
+            b.build()
+
+    after_each = best(read_after_each, 3) / n
+    assert builder.build() == _fold_on_access(events)
+    rebuild = best(lambda: _fold_on_access(events), 3)
+    return [
+        (
+            "`MessageBuilder` (what `Stream.message` reads)",
+            f"{fold_bytes:,.1f}",
+            f"{unchanged * 1e6:.3f}",
+            f"{after_each * 1e6:.1f}",
+            f"{after_each * n:.2f} s",
+        ),
+        (
+            "keep the events, fold them on each access",
+            f"{keep_bytes:,.1f}",
+            f"{rebuild * 1e6:,.0f}",
+            f"{rebuild / 2 * 1e6:,.0f} (mean of a growing list)",
+            f"~{rebuild / 2 * n:,.0f} s (estimated: quadratic)",
+        ),
+        ("(the message's text itself)", f"{text_bytes:.1f}", "", "", ""),
     ]
 
 
-def report(parser: list[Row], client: list[Row] | None, env: str) -> str:
+def report(parser: list[Row], client: list[Row] | None, env: str, message: list[Row] | None = None) -> str:
     lines = [
         "## memory.py — what an open stream costs",
         "",
@@ -354,15 +504,31 @@ def report(parser: list[Row], client: list[Row] | None, env: str) -> str:
         "warm-up parser first and not counted); events returned by `feed()` are dropped. The list "
         "holding the parsers adds 8 bytes each.",
         "",
-        f"### Client and server (RSS, {1000:,} concurrent streams)",
+        f"### The folded message ({N_MESSAGE_EVENTS:,} events: ~4-character text deltas, a call every 500 events)",
+        "",
+        "| fold | bytes kept per event | µs per read, no new event | µs per read after each event "
+        f"| reading after each of {N_MESSAGE_EVENTS:,} events |",
+        "|---|--:|--:|--:|--:|",
+        *(f"| {' | '.join(row)} |" for row in (message or [])),
+        "",
+        "Bytes kept: tracemalloc, the events being copies that die once handed out (as events off the "
+        "network do). Reading after each event is what a UI showing `stream.message` does; the alternative "
+        "re-folds every event on each read, so that pattern goes quadratic (its total is estimated from "
+        "one fold of all the events).",
+        "",
+        f"### Client and server ({1000:,} concurrent streams)",
+        "",
+        "RSS is what the operating system charges the process (Python objects, allocator slack, "
+        "aiohttp's buffers); tracemalloc, measured in a second run started after the warm-up, counts only "
+        "the bytes Python objects hold. Per stream: the growth over the figure before opening, ÷ streams.",
         "",
     ]
     if client is None:
         lines.append("_Not measured yet: `client_rows()` in `benchmarks/memory.py` is the hook._")
     else:
         lines += [
-            "| what | streams | RSS (MiB) | KiB per stream |",
-            "|---|--:|--:|--:|",
+            "| what | streams | measured as | MiB | KiB per stream |",
+            "|---|--:|---|--:|--:|",
             *(f"| {' | '.join(row)} |" for row in client),
         ]
     return "\n".join(lines)
@@ -372,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
-    text = report(parser_rows(), client_rows(), environment("streamparse-llm", "msgspec", "lark"))
+    text = report(parser_rows(), client_rows(), environment("streamparse-llm", "msgspec", "lark"), message_rows())
     print(text)
     if not args.no_write:
         print(f"updated {write_section('memory.py', text)}", file=sys.stderr)

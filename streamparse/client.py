@@ -12,9 +12,14 @@ is never retried or restarted.
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import math
 import os
+import sys
 import time
+from collections import deque
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from types import SimpleNamespace, TracebackType
 from typing import Any, Protocol
 
@@ -23,10 +28,12 @@ import msgspec
 import stamina
 
 from .errors import (
+    ClientClosedError,
     LLMConnectionError,
     LLMDisconnectedError,
     LLMError,
     LLMResponseError,
+    LLMResponseTooLargeError,
     LLMStreamError,
     LLMTimeoutError,
     SSEError,
@@ -42,15 +49,29 @@ from .wire.payloads import ChunkChoice, StreamPayload, decode_completion, decode
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _DRAIN_TIMEOUT = 0.1  # seconds to wait, after [DONE], for the end of the HTTP body
+_DRAIN_LIMIT = 64 * 1024  # bytes read after [DONE]; past them the connection is closed, not pooled
+_ERROR_BODY_LIMIT = 64 * 1024  # bytes read of an error body: error JSON is far smaller
+_EXCERPT = 2048  # bytes of an oversized body kept in the error
+# A timer may run up to one tick of the loop's clock early (1 ms for uvloop): a deadline within it has passed.
+_CLOCK_TICK = 0.001
 
 
 class Timeouts(msgspec.Struct, frozen=True, kw_only=True):
-    """Seconds; None turns one off.  ``total`` is off by default: long generations are legitimate."""
+    """Seconds; None turns one off.  ``total`` is off by default: long generations are legitimate.
+
+    ``first_byte`` and ``idle`` bound how long one wait for the server may
+    last with no byte arriving; ``progress`` bounds the time between tokens
+    whatever else arrives, so a server that keeps a stream busy without
+    generating (keep-alive comments, empty chunks, bytes trickled one at a
+    time) is still timed out.  The client enforces them itself, whatever the
+    transport does.
+    """
 
     connect: float | None = 10.0
-    first_byte: float | None = 300.0  # a long prompt on a busy server takes a while to prefill
-    idle: float | None = 60.0  # between two reads of the stream
-    total: float | None = None
+    first_byte: float | None = 300.0  # until the headers, then until the body's first byte: prefill takes a while
+    idle: float | None = 60.0  # one read of the body waiting with no byte arriving
+    progress: float | None = 300.0  # streams: from the request, then from each token, to the next token
+    total: float | None = None  # the whole call: every attempt and every wait between them
 
 
 class Retries(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,6 +82,147 @@ class Retries(msgspec.Struct, frozen=True, kw_only=True):
     wait_max: float = 10.0
     wait_jitter: float = 1.0
     max_retry_after: float = 30.0
+
+
+class Response(msgspec.Struct, frozen=True, kw_only=True):
+    """A non-streaming answer, built by the same machinery as a stream."""
+
+    message: Message
+    finish_reason: str | None
+    usage: Usage | None = None
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or an HTTP date); None if absent or unusable."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # RFC 9110 dates are GMT
+            when = when.replace(tzinfo=timezone.utc)
+        return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+    # nan, inf and negative numbers are no delay at all: fall back to backoff.
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+class _Watchdog:
+    """The timeouts of one call, every attempt included, enforced by one coarse timer.
+
+    aiohttp re-arms a timer on every network read; at a model's pace (one
+    event per read) that is a fifth of the client's CPU.  Here a read only
+    stamps when it starts waiting (``waiting``), and the timer fires at the
+    earliest moment a limit could be passed, checks, and re-arms itself:
+    about once per ``idle`` period while a stream flows.  It holds whatever
+    the transport does (a connection that neither delivers nor fails still
+    times out), and :meth:`expire` is also how :meth:`Client.close` ends a
+    call at once.
+
+    An expiry fails the body being read (``reader``) or, before there is
+    one, cancels the task sending the request (``task``), which turns the
+    cancellation into ``expired``.
+    """
+
+    __slots__ = (
+        "clock",
+        "_loop",
+        "_timeouts",
+        "_total_at",
+        "_recheck",
+        "_handle",
+        "_calls",
+        "waiting",
+        "started",
+        "token_at",
+        "reader",
+        "task",
+        "expired",
+        "_cancelled",
+    )
+
+    def __init__(self, timeouts: Timeouts, calls: set[_Watchdog], *, progress: bool) -> None:
+        self._loop = asyncio.get_running_loop()
+        # Stamps are the hot path: the C clock itself, and timers set by delay (any loop's own clock works).
+        self.clock = time.monotonic
+        now = self.clock()
+        self._timeouts = timeouts if progress else msgspec.structs.replace(timeouts, progress=None)
+        self._total_at = now + timeouts.total if timeouts.total is not None else None
+        # Any wait that starts after a check ends no sooner than this after it.
+        limits = [x for x in (self._timeouts.first_byte, self._timeouts.idle, self._timeouts.progress) if x is not None]
+        self._recheck = min(limits, default=None)
+        self._handle: asyncio.TimerHandle | None = None
+        self._calls = calls  # the client's running calls, for Client.close()
+        calls.add(self)
+        self.waiting: float | None = None  # when the pending wait for the server began
+        self.started = False  # a byte of the body arrived: idle, not first_byte, from now on
+        self.token_at = now  # the last token seen (streams)
+        self.reader: aiohttp.StreamReader | None = None
+        self.task: asyncio.Task[Any] | None = None
+        self.expired: LLMError | None = None
+        self._cancelled = False  # the expiry cancelled ``task``
+        self._check()
+
+    def _check(self) -> None:
+        self._handle = None
+        t = self._timeouts
+        now = self.clock() + _CLOCK_TICK
+        due: list[tuple[float, str, float]] = []  # (deadline, which, seconds)
+        if self._total_at is not None:
+            due.append((self._total_at, "total", t.total or 0.0))
+        if self._recheck is not None:
+            due.append((now + self._recheck, "", 0.0))
+        waiting = self.waiting
+        if waiting is not None:
+            # Only while waiting: a consumer slow between reads is not a slow server.
+            limit, which = (t.idle, "idle") if self.started else (t.first_byte, "first_byte")
+            if limit is not None:
+                due.append((waiting + limit, which, limit))
+            if t.progress is not None:
+                due.append((self.token_at + t.progress, "progress", t.progress))
+        if not due:
+            return
+        deadline, which, seconds = min(due)
+        if deadline <= now and which:
+            self.expire(LLMTimeoutError(which, seconds))
+        else:
+            self._handle = self._loop.call_later(max(deadline - now, 0.0), self._check)
+
+    def expire(self, error: LLMError) -> None:
+        """End the call now with ``error`` (raised where it waits, or at its next read)."""
+        if self.expired is not None:
+            return
+        self.expired = error
+        self._stop()
+        if self.reader is not None:
+            self.reader.set_exception(error)
+        elif self.task is not None:
+            self.task.cancel()
+            self._cancelled = True
+
+    def cancelled(self) -> LLMError | None:
+        """The error an expiry's cancellation stands for (None: a cancellation from elsewhere)."""
+        task = self.task
+        if not self._cancelled or task is None:
+            return None
+        if sys.version_info >= (3, 11) and task.uncancel():
+            return None  # also cancelled from elsewhere: that wins
+        return self.expired
+
+    def close(self) -> None:
+        """The call is over."""
+        self._stop()
+        self.reader = None
+        self.task = None
+
+    def _stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._calls.discard(self)
 
 
 class Recorder(Protocol):
@@ -101,34 +263,6 @@ def _trace_config() -> aiohttp.TraceConfig:
     return config
 
 
-class Response(msgspec.Struct, frozen=True, kw_only=True):
-    """A non-streaming answer, built by the same machinery as a stream."""
-
-    message: Message
-    finish_reason: str | None
-    usage: Usage | None = None
-
-
-def _retry_after(value: str | None, cap: float) -> float | None:
-    if value is None:
-        return None
-    try:
-        return min(max(float(value), 0.0), cap)
-    except ValueError:
-        return None  # an HTTP date: rare from LLM servers; fall back to backoff
-
-
-def _retry_on(exc: Exception) -> bool | float:
-    """stamina's predicate: what is worth another attempt, and after how long."""
-    if isinstance(exc, LLMResponseError):
-        if exc.status not in RETRY_STATUSES:
-            return False
-        return exc.retry_after if exc.retry_after is not None else True
-    if isinstance(exc, LLMTimeoutError):
-        return exc.timeout == "connect"
-    return isinstance(exc, LLMConnectionError)
-
-
 def _env(*names: str) -> str | None:
     return next((os.environ[n] for n in names if os.environ.get(n)), None)
 
@@ -140,7 +274,8 @@ class Client:
     ``STREAMPARSE_MODEL`` and ``STREAMPARSE_API_KEY``, then ``OPENAI_BASE_URL``
     and ``OPENAI_API_KEY``; with no model the server's first model is used.
     Use it as an async context manager: one pooled session per client, with
-    no cap on concurrent connections.
+    no cap on concurrent connections.  ``max_event_size`` caps one SSE event
+    and one whole (non-streamed) response body, in bytes.
     """
 
     def __init__(
@@ -161,31 +296,35 @@ class Client:
         """``format``: how the model writes its calls (a format name, ``"auto"`` to pick it from the
         model's name, or a :class:`Format`).  ``skip_special_tokens``: sent with every request when
         set; by default ``false`` is sent when the format's literals are special tokens, so the
-        server keeps them in the text."""
+        server keeps them in the text.  ``values``: streams add the values inside each call's
+        arguments (``ToolCallValueDelta``, ``ToolCallValue``)."""
         self.base_url = (base_url or _env("STREAMPARSE_BASE_URL", "OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.model = model or _env("STREAMPARSE_MODEL")
         key = api_key or _env("STREAMPARSE_API_KEY", "OPENAI_API_KEY")
         self._headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
         self._headers.update(headers or {})
-        self.format = format
+        # Built once: a grammar file would otherwise be read and compiled for every request.
+        self.format: Format | str = format if isinstance(format, Format) or format == "auto" else load_format(format)
         self.timeouts = timeouts
         self.retries = retries
         self.max_event_size = max_event_size
         self.in_reasoning = in_reasoning  # content starts inside a reasoning block (Qwen3 thinking, no reasoning parser)
         self.skip_special_tokens = skip_special_tokens
-        self.values = values  # streams add the values inside each call's arguments (ToolCallValueDelta, ToolCallValue)
+        self.values = values
         self._session: aiohttp.ClientSession | None = None
+        self._calls: set[_Watchdog] = set()  # calls running now: close() ends them
 
     def parsing_format(self) -> Format:
         """The format the model's text is parsed with (``"auto"``: from the model's name, once known)."""
         fmt = self.format
         if isinstance(fmt, Format):
             return fmt
-        if fmt == "auto":
-            if self.model is None:
-                raise UsageError('format="auto" needs the model\'s name; pass model= or send a request first')
-            fmt = format_for_model(self.model)
-        return load_format(fmt)
+        if self.model is None:
+            raise UsageError('format="auto" needs the model\'s name; pass model= or send a request first')
+        return load_format(format_for_model(self.model))
+
+    def _folder(self, tools: Sequence[dict[str, Any]] | None, *, values: bool = False) -> ChunkFolder:
+        return ChunkFolder(self.parsing_format(), tools=tools, in_reasoning=self.in_reasoning, values=values)
 
     async def __aenter__(self) -> Client:
         return self
@@ -196,6 +335,9 @@ class Client:
         await self.close()
 
     async def close(self) -> None:
+        """Close the connections; a call still running ends at once with :class:`ClientClosedError`."""
+        for call in list(self._calls):
+            call.expire(ClientClosedError("the client was closed during the call"))
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -204,16 +346,28 @@ class Client:
         if self._session is None:
             # limit=0: aiohttp's default of 100 connections would silently queue streams.
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
+            # Read timeouts are the calls' own watchdogs: aiohttp's would re-arm on every read.
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.timeouts.connect, sock_read=None)
             self._session = aiohttp.ClientSession(
-                connector=connector, headers=self._headers, trace_configs=[_trace_config()]
+                connector=connector, headers=self._headers, timeout=timeout, trace_configs=[_trace_config()]
             )
         return self._session
+
+    def _watchdog(self, *, progress: bool = False) -> _Watchdog:
+        return _Watchdog(self.timeouts, self._calls, progress=progress)
 
     # -- requests ------------------------------------------------------------
 
     async def models(self) -> list[str]:
         """The ids the server serves (``GET /models``)."""
-        body = await self._read(await self._request("GET", "/models", None))
+        watchdog = self._watchdog()
+        try:
+            return await self._models(watchdog)
+        finally:
+            watchdog.close()
+
+    async def _models(self, watchdog: _Watchdog) -> list[str]:
+        body = await self._read(await self._request("GET", "/models", None, watchdog), watchdog)
         try:
             return [m["id"] for m in msgspec.json.decode(body)["data"]]
         except (msgspec.DecodeError, KeyError, TypeError) as exc:
@@ -232,8 +386,9 @@ class Client:
 
         Extra keyword arguments go into the request body as they are
         (``temperature``, ``max_tokens``, ``tool_choice``, ``extra_body``...).
-        ``headers`` are added to this request's; ``recorder`` receives its
-        wire stamps (see :class:`Recorder`).
+        ``tools`` also reach the parser (see :class:`~streamparse.core.parser.Parser`);
+        ``headers`` are added to this request's; ``recorder`` receives its wire
+        stamps (see :class:`Recorder`).
         """
         return Stream(
             self, self._body(messages, tools, params, stream=True), tools=tools, headers=headers, recorder=recorder
@@ -246,35 +401,76 @@ class Client:
         tools: Sequence[dict[str, Any]] | None = None,
         **params: Any,
     ) -> Response:
-        """A non-streaming completion, parsed by the same machinery as a stream."""
-        resp, _ = await self._open(self._body(messages, tools, params, stream=False))
-        raw = await self._read(resp)
-        try:
-            completion = decode_completion(raw)
-        except msgspec.DecodeError as exc:
-            raise LLMStreamError(f"undecodable response: {exc}") from exc
-        choice = completion.choices[0] if completion.choices else None
-        out = ChunkFolder(self.parsing_format(), tools=tools, in_reasoning=self.in_reasoning)
-        if choice is not None and choice.message is not None:
-            # A whole message has the shape of one delta; its calls have no index: their position is it.
-            calls = [msgspec.structs.replace(call, index=i) for i, call in enumerate(choice.message.tool_calls or ())]
-            delta = msgspec.structs.replace(choice.message, tool_calls=calls)
-            out.chunk(StreamPayload(choices=[ChunkChoice(delta=delta)]))
-        out.close()
-        return Response(
-            message=out.message, finish_reason=choice.finish_reason if choice else None, usage=completion.usage
-        )
+        """A non-streaming completion, parsed by the same machinery as a stream.
 
-    async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
-        """A whole (non-streamed) response body; the connection goes back to the pool."""
+        Its errors carry ``.partial`` like a stream's (the message decoded so far, if any).
+        """
+        body = self._body(messages, tools, params, stream=False)
+        out: ChunkFolder | None = None  # made once the model (and so an "auto" format) is known
+        watchdog = self._watchdog()
         try:
-            return await resp.read()
-        except asyncio.TimeoutError as exc:
-            raise self._timeout_error(exc, started=False) from exc
+            resp, _ = await self._open(body, watchdog)
+            out = self._folder(tools)
+            raw = await self._read(resp, watchdog)
+            try:
+                completion = decode_completion(raw)
+            except msgspec.DecodeError as exc:
+                raise LLMStreamError(f"undecodable response: {exc}") from exc
+            choices: list[ChunkChoice] = []
+            for choice in completion.choices or ():
+                message = choice.message
+                if message is not None:
+                    # A whole message has the shape of one delta; its calls have no index: their position is it.
+                    calls = [msgspec.structs.replace(call, index=i) for i, call in enumerate(message.tool_calls or ())]
+                    message = msgspec.structs.replace(message, tool_calls=calls)
+                choices.append(ChunkChoice(index=choice.index, delta=message, finish_reason=choice.finish_reason))
+            out.chunk(StreamPayload(choices=choices))
+        except LLMError as exc:
+            if out is not None:
+                out.close()
+            exc.partial = out.message if out is not None else Message()
+            raise
+        finally:
+            watchdog.close()
+        out.close()
+        return Response(message=out.message, finish_reason=out.finish_reason, usage=completion.usage)
+
+    async def _read(self, resp: aiohttp.ClientResponse, watchdog: _Watchdog) -> bytes:
+        """A whole (non-streamed) response body, up to ``max_event_size``; the connection goes back to the pool."""
+        body, whole = await self._read_body(resp, watchdog, self.max_event_size)
+        if not whole:
+            raise LLMResponseTooLargeError(self.max_event_size, body[:_EXCERPT])
+        return body
+
+    async def _read_body(self, resp: aiohttp.ClientResponse, watchdog: _Watchdog, limit: int) -> tuple[bytes, bool]:
+        """At most ``limit`` bytes of the body, under the call's watchdog, and whether that was all of it.
+
+        Read whole, the connection goes back to the pool; cut short, it is closed.
+        """
+        reader = watchdog.reader = resp.content
+        watchdog.started = False
+        clock = watchdog.clock
+        parts: list[bytes] = []
+        size = 0
+        try:
+            while size <= limit:
+                watchdog.waiting = clock()
+                data = await reader.readany()
+                watchdog.waiting = None
+                if not data:
+                    resp.release()
+                    return b"".join(parts), True
+                watchdog.started = True
+                parts.append(data)
+                size += len(data)
         except aiohttp.ClientError as exc:
             raise LLMConnectionError(f"connection lost: {exc}") from exc
         finally:
-            resp.release()
+            watchdog.waiting = None
+            watchdog.reader = None
+            if size > limit or not reader.is_eof():
+                resp.close()
+        return b"".join(parts)[:limit], False
 
     def _body(
         self, messages: str | Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]] | None, params: dict[str, Any], *, stream: bool
@@ -289,11 +485,15 @@ class Client:
         extra = params.pop("extra_body", None) or {}
         body.update(params)
         body.update(extra)
+        if body.get("n", 1) not in (None, 1):
+            # One parser per response: n choices would need n parsers and choice-tagged events.
+            raise UsageError(f"n={body['n']!r}: streamparse parses one choice per response; send n separate requests")
         return body
 
     async def _open(
         self,
         body: dict[str, Any],
+        watchdog: _Watchdog,
         *,
         first_read: bool = False,
         headers: dict[str, str] | None = None,
@@ -303,11 +503,31 @@ class Client:
 
         With ``first_read`` (streams), the body's first bytes are read within
         the attempt too: nothing has been handed out yet, so a connection lost
-        before them is still worth another try.
+        before them is still worth another try.  The watchdog's expiry cancels
+        this, wherever it waits (connecting, retry waits), into its error.
         """
+        watchdog.task = asyncio.current_task()
+        try:
+            return await self._attempts(body, watchdog, first_read, headers, recorder)
+        except asyncio.CancelledError:
+            error = watchdog.cancelled()
+            if error is None:
+                raise
+            raise error from None
+        finally:
+            watchdog.task = None
+
+    async def _attempts(
+        self,
+        body: dict[str, Any],
+        watchdog: _Watchdog,
+        first_read: bool,
+        headers: dict[str, str] | None,
+        recorder: Recorder | None,
+    ) -> tuple[aiohttp.ClientResponse, bytes]:
         if body.get("model") is None:
             if self.model is None:
-                models = await self.models()
+                models = await self._models(watchdog)
                 if not models:
                     raise LLMStreamError("the server serves no model; pass model=")
                 self.model = models[0]
@@ -320,8 +540,26 @@ class Client:
                 body = {**body, "skip_special_tokens": skip}
         data = msgspec.json.encode(body)
         r = self.retries
+        total = self.timeouts.total
+        ends = None if total is None else watchdog.clock() + total
+
+        def retry_on(exc: Exception) -> bool | float:
+            """stamina's predicate: what is worth another attempt, and after how long."""
+            if isinstance(exc, LLMResponseError):
+                if exc.status not in RETRY_STATUSES:
+                    return False
+                wait = exc.retry_after
+                if wait is None:
+                    return True
+                # A wait above the cap, or past the total timeout, fails now rather than later.
+                left = math.inf if ends is None else ends - watchdog.clock()
+                return wait if wait <= min(r.max_retry_after, left) else False
+            if isinstance(exc, LLMTimeoutError):
+                return exc.timeout == "connect"
+            return isinstance(exc, LLMConnectionError)
+
         async for attempt in stamina.retry_context(
-            on=_retry_on,
+            on=retry_on,
             attempts=r.attempts,
             timeout=None,
             wait_initial=r.wait_initial,
@@ -329,71 +567,79 @@ class Client:
             wait_jitter=r.wait_jitter,
         ):
             with attempt:
-                resp = await self._request("POST", "/chat/completions", data, headers=headers, recorder=recorder)
-                return resp, (await self._first_read(resp) if first_read else b"")
+                resp = await self._request(
+                    "POST", "/chat/completions", data, watchdog, headers=headers, recorder=recorder
+                )
+                return resp, (await self._first_read(resp, watchdog) if first_read else b"")
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
-    async def _first_read(self, resp: aiohttp.ClientResponse) -> bytes:
+    async def _first_read(self, resp: aiohttp.ClientResponse, watchdog: _Watchdog) -> bytes:
+        if resp.content_type == "application/json":
+            # An error answered with a good status instead of a stream.
+            body, whole = await self._read_body(resp, watchdog, _ERROR_BODY_LIMIT)
+            message, error_type, code, _ = decode_error_body(body) if whole else (_excerpt(body), None, None, None)
+            raise LLMStreamError(message, error_type=error_type, code=code)
+        reader = watchdog.reader = resp.content
+        watchdog.started = False
+        watchdog.waiting = watchdog.clock()
         try:
-            if resp.content_type == "application/json":
-                # An error answered with a good status instead of a stream.
-                message, error_type, code, _ = decode_error_body(await resp.read())
-                raise LLMStreamError(message, error_type=error_type, code=code)
-            return await resp.content.readany()
-        except asyncio.TimeoutError as exc:
+            return await reader.readany()
+        except BaseException as exc:
             resp.close()
-            raise self._timeout_error(exc, started=False) from exc
-        except aiohttp.ClientError as exc:
-            resp.close()
-            raise LLMConnectionError(f"connection lost before the first event: {exc}") from exc
-        except LLMError:
-            resp.close()
+            watchdog.reader = None  # between attempts, an expiry cancels the retry wait
+            if isinstance(exc, aiohttp.ClientError):
+                raise LLMConnectionError(f"connection lost before the first event: {exc}") from exc
             raise
+        finally:
+            watchdog.waiting = None
 
     async def _request(
         self,
         method: str,
         path: str,
         data: bytes | None,
+        watchdog: _Watchdog,
         *,
         headers: dict[str, str] | None = None,
         recorder: Recorder | None = None,
     ) -> aiohttp.ClientResponse:
-        t = self.timeouts
-        timeout = aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect, sock_read=t.first_byte)
+        watchdog.reader = None
+        watchdog.started = False
+        watchdog.waiting = watchdog.clock()  # first_byte runs until the headers
         try:
             resp = await self._get_session().request(
-                method, self.base_url + path, data=data, timeout=timeout, headers=headers, trace_request_ctx=recorder
+                method, self.base_url + path, data=data, headers=headers, trace_request_ctx=recorder
             )
-        except asyncio.TimeoutError as exc:
-            raise self._timeout_error(exc, started=False) from exc
+        except asyncio.TimeoutError as exc:  # aiohttp's only timeout left: sock_connect
+            raise LLMTimeoutError("connect", self.timeouts.connect or 0.0) from exc
         except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
             raise UsageError(f"invalid base_url {self.base_url!r}: {exc}") from exc
         except aiohttp.ClientError as exc:
             raise LLMConnectionError(f"cannot reach {self.base_url}: {exc}") from exc
+        finally:
+            watchdog.waiting = None
         if resp.status >= 400:
             try:
-                body = await resp.read()
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                body = b""
-            finally:
-                resp.release()
-            message, error_type, code, param = decode_error_body(body)
-            retry_after = _retry_after(resp.headers.get("Retry-After"), self.retries.max_retry_after)
+                body, whole = await self._read_body(resp, watchdog, _ERROR_BODY_LIMIT)
+            except LLMError as exc:
+                if exc is watchdog.expired:  # a timeout or Client.close(): the call is over
+                    raise
+                body, whole = b"", True  # the status says enough
+            message, error_type, code, param = decode_error_body(body) if whole else (_excerpt(body), None, None, None)
             raise LLMResponseError(
-                message, status=resp.status, error_type=error_type, code=code, param=param, retry_after=retry_after
+                message,
+                status=resp.status,
+                error_type=error_type,
+                code=code,
+                param=param,
+                retry_after=_retry_after(resp.headers.get("Retry-After")),
             )
         return resp
 
-    def _timeout_error(self, exc: BaseException, *, started: bool, partial: Message | None = None) -> LLMTimeoutError:
-        t = self.timeouts
-        if isinstance(exc, aiohttp.ConnectionTimeoutError):
-            return LLMTimeoutError("connect", t.connect or 0.0, partial=partial)
-        if isinstance(exc, aiohttp.SocketTimeoutError):
-            if started:
-                return LLMTimeoutError("idle", t.idle or 0.0, partial=partial)
-            return LLMTimeoutError("first_byte", t.first_byte or 0.0, partial=partial)
-        return LLMTimeoutError("total", t.total or 0.0, partial=partial)
+
+def _excerpt(body: bytes) -> str:
+    """The start of a body too large to read whole, for an error message."""
+    return f"{body[:_EXCERPT].decode('utf-8', 'replace')}… (cut at {_EXCERPT} bytes)"
 
 
 class Stream:
@@ -419,11 +665,11 @@ class Stream:
         self._headers = headers
         self._recorder = recorder
         self._resp: aiohttp.ClientResponse | None = None
+        self._watchdog: _Watchdog | None = None  # the call's timeouts, from the first read on
         self._sse = SSEDecoder(max_event_size=client.max_event_size)
         self._folder_made: ChunkFolder | None = None  # made once the model (and so an "auto" format) is known
-        self._ready: list[Event] = []
-        self._next = 0
-        self._started = False  # a byte of the body arrived: no more retries, idle timeout now
+        self._ready: deque[Event] = deque()  # events not handed out yet (popped as they go: none kept after)
+        self._tokens = 0  # the folder's token count when the watchdog last heard of it
         self._done = False  # [DONE] seen or the stream failed: nothing more to read
         self._over = False  # every event was handed out
         self._error: LLMError | None = None  # raised once the events before it are handed out
@@ -432,10 +678,7 @@ class Stream:
     def _folder(self) -> ChunkFolder:
         folder = self._folder_made
         if folder is None:
-            client = self._client
-            folder = self._folder_made = ChunkFolder(
-                client.parsing_format(), tools=self._tools, in_reasoning=client.in_reasoning, values=client.values
-            )
+            folder = self._folder_made = self._client._folder(self._tools, values=self._client.values)
         return folder
 
     @property
@@ -457,7 +700,7 @@ class Stream:
         await self.aclose()
 
     async def __anext__(self) -> Event:
-        while self._next >= len(self._ready):
+        while not self._ready:
             if self._error is not None:
                 error, self._error = self._error, None
                 self._over = True
@@ -466,12 +709,8 @@ class Stream:
                 self._over = True
                 await self._drain()
                 raise StopAsyncIteration
-            self._ready = []
-            self._next = 0
             await self._fill()
-        event = self._ready[self._next]
-        self._next += 1
-        return event
+        return self._ready.popleft()
 
     async def aclose(self) -> None:
         """Stop reading and close the connection."""
@@ -482,26 +721,36 @@ class Stream:
         self._close_connection()
 
     def _close_connection(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.close()
         if self._resp is not None:
             self._resp.close()
             self._resp = None
 
     async def _fill(self) -> None:
         """One network read: its events go to ``_ready``."""
+        watchdog = self._watchdog
+        if watchdog is None:  # the call starts: its timeouts from now on
+            watchdog = self._watchdog = self._client._watchdog(progress=True)
+        resp = self._resp
         try:
-            if self._resp is None:
+            if resp is None:
                 self._resp, data = await self._client._open(
-                    self._body, first_read=True, headers=self._headers, recorder=self._recorder
+                    self._body, watchdog, first_read=True, headers=self._headers, recorder=self._recorder
                 )
             else:
-                data = await self._resp.content.readany()
-            stamp = time.perf_counter_ns()  # the arrival: before any framing or decoding
-            resp = self._resp
+                # The watchdog's only cost per read: when this wait began, and whether tokens came.
+                now = watchdog.clock()
+                tokens = self._folder.tokens
+                if tokens != self._tokens:
+                    self._tokens = tokens
+                    watchdog.token_at = now
+                watchdog.waiting = now
+                data = await resp.content.readany()
+                watchdog.waiting = None
+            stamp = time.perf_counter_ns() if self._recorder is not None else 0  # before any framing or decoding
         except LLMError as exc:
             self._fail(exc)
-            return
-        except asyncio.TimeoutError as exc:
-            self._fail(self._client._timeout_error(exc, started=self._started))
             return
         except aiohttp.ClientError as exc:
             if self._folder.finish_reason is None:
@@ -524,19 +773,7 @@ class Stream:
                 return
             self._end()
             return
-        if not self._started:
-            self._started = True
-            if resp.connection is not None and resp.connection.protocol is not None:
-                protocol = resp.connection.protocol
-                protocol.read_timeout = self._client.timeouts.idle
-                # The timer running now was armed by this read with first_byte:
-                # re-arm it, or a stall right after the first read waits first_byte.
-                # Only while aiohttp keeps one: not after EOF (a late timer would
-                # poison the pooled connection), not while reading is paused for
-                # a full buffer (a slow consumer is not an idle server).
-                transport = protocol.transport
-                if transport is not None and transport.is_reading() and not resp.content.is_eof():
-                    protocol.start_timeout()
+        watchdog.started = True  # a byte of the body arrived: idle, not first_byte, from now on
         try:
             payloads = self._sse.feed_data(data)
         except SSEError as exc:  # an event above max_event_size
@@ -559,6 +796,8 @@ class Stream:
     def _end(self) -> None:
         """The stream is complete (its Finish is in ``_ready``): release the connection."""
         self._done = True
+        if self._watchdog is not None:
+            self._watchdog.close()
         resp = self._resp
         if resp is not None and resp.content.is_eof():
             resp.release()
@@ -567,21 +806,14 @@ class Stream:
         # as releasing it unread would close the connection, not pool it.
 
     async def _drain(self) -> None:
-        """After ``[DONE]``: read the rest of the HTTP body, then pool the connection."""
+        """After ``[DONE]``: read the rest of the HTTP body (a little at most), then pool the connection."""
         resp, self._resp = self._resp, None
-        if resp is None:
+        if resp is None or self._watchdog is None:
             return
-        read = False
         try:
-            await asyncio.wait_for(resp.content.read(), _DRAIN_TIMEOUT)
-            read = True
-        except (aiohttp.ClientError, asyncio.TimeoutError):
-            pass
-        finally:  # also when cancelled
-            if read:
-                resp.release()
-            else:
-                resp.close()
+            await asyncio.wait_for(self._client._read_body(resp, self._watchdog, _DRAIN_LIMIT), _DRAIN_TIMEOUT)
+        except (LLMError, asyncio.TimeoutError):
+            pass  # the connection was closed instead of pooled
 
     def _fail(self, error: LLMError) -> None:
         """Hand out what came before, then raise ``error`` carrying everything received."""

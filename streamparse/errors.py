@@ -123,6 +123,19 @@ class LLMStreamError(LLMError):
         self.code = code
 
 
+class LLMResponseTooLargeError(LLMStreamError):
+    """A response body grew past the client's cap; ``excerpt`` holds its first bytes (at most a few KB)."""
+
+    def __init__(self, limit: int, excerpt: bytes, *, partial: Message | None = None) -> None:
+        super().__init__(f"response body larger than {limit} bytes; it starts: {excerpt!r}", partial=partial)
+        self.limit = limit
+        self.excerpt = excerpt
+
+
+class ClientClosedError(LLMError):
+    """:meth:`Client.close` ended a call (a stream being read, a request being sent) before it finished."""
+
+
 class LLMDisconnectedError(LLMConnectionError, LLMStreamError):
     """The stream ended early: the connection broke, or closed without ``[DONE]`` or a ``finish_reason``.
 

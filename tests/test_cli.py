@@ -17,9 +17,9 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import msgspec
 import pytest
@@ -30,8 +30,18 @@ from streamparse import available_formats
 from streamparse.cli import main
 from streamparse.agent import AnyAgentEvent, ToolFinished, ToolStarted, TurnEnd, TurnStart
 from streamparse.cli.demo import demo_output, demo_tools, get_time, get_weather
+from streamparse.cli.main import build_parser
 from streamparse.cli.views import LineView, RichView, make_view
-from streamparse.core.events import Event, Finish, InvalidToolCall, ReasoningDelta, TextDelta, ToolCallEnd
+from streamparse.core.events import (
+    Event,
+    Finish,
+    InvalidToolCall,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallEnd,
+    ToolCallStart,
+)
 from streamparse.errors import ToolArgumentsError
 from streamparse.core.message import Message
 from streamparse.server import Fault, Reply, Server
@@ -233,7 +243,7 @@ def test_parse_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 def record(tool_parser: bool, reply: Reply | str | None = None, **server: Any) -> bytes:
     """The raw SSE bytes of one streamed response from the embedded server."""
     body = {"model": "m", "stream": True, "stream_options": {"include_usage": True}, "messages": []}
-    with running(Server([demo_output() if reply is None else reply], tool_parser=tool_parser, **server)) as s:
+    with running(Server([demo_output() if reply is None else reply], tool_parser=tool_parser, model="m", **server)) as s:
         return post(s.base_url, body)
 
 
@@ -280,7 +290,7 @@ def test_chat(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tools = tmp_path / "tools.json"
     definition = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
     tools.write_text(json.dumps([definition]))
-    with running(Server([Reply(HERMES)], delay=0.001)) as server:
+    with running(Server([Reply(HERMES)], delay=0.001, model="mine")) as server:
         argv = ["chat", "Weather in Paris?", "--base-url", server.base_url, "--tools", str(tools), "--plain"]
         assert main([*argv, "--model", "mine", "--tool-choice", "none"]) == 0
         request = server.requests[0].json
@@ -313,7 +323,14 @@ def test_serve_answers_and_stops_cleanly(tmp_path: Path) -> None:
         assert match, line
         with urllib.request.urlopen(match.group(1) + "/health", timeout=5) as resp:
             assert resp.status == 200
-        body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+        preflight = urllib.request.Request(
+            match.group(1) + "/v1/chat/completions",
+            method="OPTIONS",
+            headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"},
+        )
+        with urllib.request.urlopen(preflight, timeout=5) as resp:  # CORS on, for any origin, by default
+            assert resp.headers["Access-Control-Allow-Origin"] == "*"
+        body = {"model": "streamparse-hermes", "messages": [{"role": "user", "content": "hi"}]}
         for _ in range(2):  # the script starts over when used up
             answer = json.loads(post(match.group(1) + "/v1", body))
             assert answer["choices"][0]["message"]["content"] == "Hello!"
@@ -322,6 +339,14 @@ def test_serve_answers_and_stops_cleanly(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
     assert err == "" and out == "streamparse serve: stopped\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "origins"),
+    [([], ["*"]), (["--allowed-origins", "https://a.example", "https://b.example"], ["https://a.example", "https://b.example"]), (["--allowed-origins"], [])],
+)
+def test_serve_allowed_origins_option(argv: list[str], origins: list[str]) -> None:
+    assert build_parser().parse_args(["serve", *argv]).allowed_origins == origins
 
 
 # -- views --------------------------------------------------------------------
@@ -386,6 +411,52 @@ def test_line_view() -> None:
     assert lines[6] == "<- get_time timeout: {}  [ran 500 ms to 800 ms]"
     assert lines[7].startswith("(first token ") and len(lines) == 8
     assert lines[7].endswith(", tools 600 ms, 500 ms saved vs running them after the response)")
+
+
+HOSTILE = "\x1b]52;c;cHduZWQ=\x07\x1b]0;pwned\x07\x1b[2J\x9b2J\r\x7f"
+"""OSC 52 (write the clipboard), OSC 0 (retitle the window), clear the screen (ESC and C1 CSI), CR, DEL."""
+
+
+def hostile_events() -> list[Event]:
+    return [
+        ReasoningDelta(text="think " + HOSTILE + "\n"),
+        TextDelta(text="Hi " + HOSTILE + "\nthere\n"),
+        ToolCallStart(index=0, id="c", name="f" + HOSTILE),
+        ToolCallDelta(index=0, arguments='{"a": "' + HOSTILE + '"}'),
+        ToolCallEnd(index=0, id="c", name="f" + HOSTILE, arguments={"a": HOSTILE}),
+        InvalidToolCall(index=1, raw=HOSTILE, error="bad " + HOSTILE),
+        Finish(finish_reason="stop" + HOSTILE),
+    ]
+
+
+def assert_harmless(shown: str) -> None:
+    for control in ("\x07", "\x9b", "\x1b]", "\x1b[2J", "\x7f"):
+        assert control not in shown, repr(control)
+    assert "␛]52;c;cHduZWQ=␇" in shown  # shown, not acted on
+
+
+@pytest.mark.parametrize("view", ["rich", "lines"])
+def test_views_neutralise_terminal_escapes(view: str) -> None:
+    from rich.console import Console
+
+    out = io.StringIO()
+    shown_view = RichView(Console(file=out, force_terminal=True, width=400, color_system=None)) if view == "rich" else LineView(out)
+    shown_view.note("tool", "f → " + HOSTILE)
+    shown_view.start()
+    for event in hostile_events():
+        shown_view.event(event)
+    shown_view.event(ToolCallStart(index=2, id="d", name="g" + HOSTILE))  # still open when the stream stops
+    shown_view.stop()
+    assert_harmless(out.getvalue())
+
+
+def test_error_lines_neutralise_terminal_escapes(capsys: pytest.CaptureFixture[str]) -> None:
+    with running(Server(["unused"], fault=Fault(status=500, message="boom " + HOSTILE))) as server:
+        assert main(["chat", "hi", "--base-url", server.base_url, "--model", server.model]) == 1
+    err = one_line_error(capsys)
+    assert "boom" in err
+    for control in ("\x07", "\x9b", "\x1b", "\x7f"):
+        assert control not in err
 
 
 def test_views_for_pipes_are_json_lines() -> None:
@@ -474,6 +545,14 @@ def test_errors(
     assert message in one_line_error(capsys)
 
 
+def test_unknown_format_error_lists_every_shipped_format(capsys: pytest.CaptureFixture[str]) -> None:
+    # Whatever their alphabetical order: the formats are named in the one error line.
+    assert main(["parse", "--format", "nope", "-"]) == 2
+    listed = one_line_error(capsys).rstrip("\n").split("available: ", 1)[1].split(" (see", 1)[0]
+    assert set(available_formats()) <= {name.strip() for name in listed.split(",")}
+    assert "hermes" in available_formats()
+
+
 def test_error_unreachable_server(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["chat", "hi", "--base-url", f"http://127.0.0.1:{free_port()}/v1", "--model", "m"]) == 1
     assert "cannot reach http://127.0.0.1:" in one_line_error(capsys)
@@ -491,7 +570,7 @@ def test_error_unreachable_server(capsys: pytest.CaptureFixture[str]) -> None:
 )
 def test_error_http_status(message: str, shown: str, capsys: pytest.CaptureFixture[str]) -> None:
     with running(Server(["unused"], fault=Fault(status=401, message=message))) as server:
-        assert main(["demo", "--base-url", server.base_url, "--model", "m", "--plain"]) == 1
+        assert main(["demo", "--base-url", server.base_url, "--model", server.model, "--plain"]) == 1
     assert shown in one_line_error(capsys)
 
 
@@ -501,3 +580,87 @@ def test_error_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
         busy.listen()
         assert main(["serve", "--port", str(busy.getsockname()[1])]) == 1
     assert "cannot listen on 127.0.0.1:" in one_line_error(capsys)
+
+
+# -- one-line errors where Python would print a traceback ------------------------------
+
+
+def run_cli(args: list[str], *, shell_redirect: str = "", stdin: bytes = b"hi") -> subprocess.CompletedProcess[str]:
+    """``python -m streamparse ARGS`` in a shell, its stdout redirected as given."""
+    command = " ".join([sys.executable, "-m", "streamparse", *args]) + " " + shell_redirect
+    return subprocess.run(["sh", "-c", command], input=stdin.decode(), capture_output=True, text=True, env=ENV, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("args", "redirect", "status", "message"),
+    [
+        (["serve", "--port", "99999"], "", 2, "'99999' is not a port (0-65535)"),
+        (["parse", "--format", "{latin1_grammar}"], "", 2, "is not UTF-8 text"),
+        (["parse"], ">&-", 1, "stdout is closed"),
+        (["parse"], "> /dev/full", 1, "cannot write the output: No space left on device"),
+        (["demo", "--plain", "--delay", "0"], "> /dev/full", 1, "cannot write the output: No space left on device"),
+    ],
+    ids=["port-out-of-range", "grammar-not-utf8", "stdout-closed", "stdout-full", "demo-stdout-full"],
+)
+def test_one_line_errors_instead_of_tracebacks(
+    args: list[str], redirect: str, status: int, message: str, tmp_path: Path
+) -> None:
+    if redirect == "> /dev/full" and not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    grammar = tmp_path / "latin1.lark"
+    grammar.write_bytes("start: \"é\"".encode("latin-1"))
+    result = run_cli([arg.format(latin1_grammar=grammar) for arg in args], shell_redirect=redirect)
+    assert result.returncode == status, result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+# -- `parse` streams in constant memory ---------------------------------------------------
+
+
+PEAK_RSS = (
+    "import resource, sys; from streamparse.cli import main; status = main(sys.argv[1:]); sys.stdout.flush(); "
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(status)"
+)
+
+
+def peak_rss_kib(args: list[str], feed: Callable[[IO[bytes]], None]) -> int:
+    """Peak RSS of ``streamparse ARGS`` reading what ``feed`` writes to its stdin (events to /dev/null)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PEAK_RSS, *args], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    feed(proc.stdin)
+    proc.stdin.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 0, err
+    return int(err.split()[-1])
+
+
+def text_input(megabytes: int) -> Callable[[IO[bytes]], None]:
+    block = ("Some prose, then a call. " * 400 + HERMES + "\n").encode()
+
+    def feed(stdin: IO[bytes]) -> None:
+        for _ in range(megabytes * (1 << 20) // len(block)):
+            stdin.write(block)
+
+    return feed
+
+
+def sse_input(megabytes: int) -> Callable[[IO[bytes]], None]:
+    event = b'data: {"choices":[{"index":0,"delta":{"content":"' + b"word " * 150 + b'"}}]}\n\n'
+
+    def feed(stdin: IO[bytes]) -> None:
+        for _ in range(megabytes * (1 << 20) // len(event)):
+            stdin.write(event)
+        stdin.write(b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')
+
+    return feed
+
+
+@pytest.mark.parametrize(("args", "make_input"), [(["parse"], text_input), (["parse", "--sse"], sse_input)], ids=["text", "sse"])
+def test_parse_streams_in_constant_memory(args: list[str], make_input: Callable[[int], Callable[[IO[bytes]], None]]) -> None:
+    small = peak_rss_kib(args, make_input(1))
+    large = peak_rss_kib(args, make_input(32))
+    # Keeping the events, or even just the text, would add at least the 31 MB more of input.
+    assert large - small < 16 * 1024, (small, large)

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import json
 import re
 import socket
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -125,6 +129,7 @@ class RawServer:
 
     def __init__(self) -> None:
         self.base_url = ""
+        self.model = "m"  # a bare app checks no model
         self.requests: list[Any] = []
 
 
@@ -169,7 +174,7 @@ def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
 
 
 async def test_stream_gives_the_parser_events_then_finish() -> None:
-    async with Server([TWO_CALLS]) as server, Client(server.base_url, "m") as client:
+    async with Server([TWO_CALLS]) as server, Client(server.base_url, server.model) as client:
         stream = client.stream("Weather in Paris?")
         events = await collect(stream)
     *body, finish = events
@@ -186,13 +191,13 @@ async def test_stream_gives_the_parser_events_then_finish() -> None:
     assert request.json["stream"] is True
     assert request.json["stream_options"] == {"include_usage": True}  # usage by default
     assert request.json["messages"] == [{"role": "user", "content": "Weather in Paris?"}]
-    assert request.json["model"] == "m"
+    assert request.json["model"] == server.model
 
 
 @pytest.mark.parametrize("field", ["reasoning", "reasoning_content"])
 async def test_reasoning_from_either_server_field(field: str) -> None:
     reply = Reply("It is sunny.", reasoning="The user asks about the weather.")
-    async with Server([reply], reasoning_field=field) as server, Client(server.base_url, "m") as client:
+    async with Server([reply], reasoning_field=field) as server, Client(server.base_url, server.model) as client:
         stream = client.stream("Weather?")
         events = await collect(stream)
     reasoning = "".join(e.text for e in events if type(e) is ReasoningDelta)
@@ -205,7 +210,7 @@ async def test_reasoning_from_either_server_field(field: str) -> None:
 
 
 async def test_think_block_in_content_is_reasoning() -> None:
-    async with Server(["<think>hmm</think>Hello"]) as server, Client(server.base_url, "m") as client:
+    async with Server(["<think>hmm</think>Hello"]) as server, Client(server.base_url, server.model) as client:
         stream = client.stream("hi")
         await collect(stream)
     assert stream.message.reasoning == "hmm" and stream.message.content == "Hello"
@@ -213,7 +218,7 @@ async def test_think_block_in_content_is_reasoning() -> None:
 
 @MODES
 async def test_both_tool_call_sources_give_the_same_events(tool_parser: bool) -> None:
-    async with Server([TWO_CALLS], tool_parser=tool_parser) as server, Client(server.base_url, "m") as client:
+    async with Server([TWO_CALLS], tool_parser=tool_parser) as server, Client(server.base_url, server.model) as client:
         stream = client.stream("Weather and time?")
         events = await collect(stream)
     assert without_ids(merge(events[:-1])) == without_ids(merge(run([TWO_CALLS])))
@@ -230,7 +235,7 @@ async def test_both_tool_call_sources_give_the_same_events(tool_parser: bool) ->
 
 
 async def test_settings_come_from_streamparse_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    async with Server(["hi"] * 2) as server:
+    async with Server(["hi"] * 2, model="env-model", aliases=["explicit"]) as server:
         monkeypatch.setenv("STREAMPARSE_BASE_URL", server.base_url)
         monkeypatch.setenv("STREAMPARSE_MODEL", "env-model")
         monkeypatch.setenv("STREAMPARSE_API_KEY", "sp-key")
@@ -248,7 +253,7 @@ async def test_settings_come_from_streamparse_env(monkeypatch: pytest.MonkeyPatc
 
 
 async def test_settings_fall_back_to_openai_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    async with Server(["hi"]) as server:
+    async with Server(["hi"], model="m") as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url + "/")
         monkeypatch.setenv("OPENAI_API_KEY", "openai-key")
         async with Client(model="m") as client:
@@ -257,7 +262,7 @@ async def test_settings_fall_back_to_openai_env(monkeypatch: pytest.MonkeyPatch)
 
 
 async def test_no_key_sends_no_authorization() -> None:
-    async with Server(["hi"]) as server, Client(server.base_url, "m") as client:
+    async with Server(["hi"]) as server, Client(server.base_url, server.model) as client:
         await collect(client.stream("hi"))
     assert "authorization" not in server.requests[0].headers
 
@@ -273,7 +278,7 @@ async def test_without_a_model_the_client_asks_the_server() -> None:
 async def test_extra_request_fields_pass_through() -> None:
     tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather?"}]
-    async with Server(["hi"]) as server, Client(server.base_url, "m") as client:
+    async with Server(["hi"]) as server, Client(server.base_url, server.model) as client:
         await collect(
             client.stream(
                 messages,
@@ -297,7 +302,7 @@ async def test_extra_request_fields_pass_through() -> None:
 @MODES
 async def test_chat_builds_the_same_message(tool_parser: bool) -> None:
     reply = Reply(TWO_CALLS, reasoning="Two tools needed.")
-    async with Server([reply], tool_parser=tool_parser) as server, Client(server.base_url, "m") as client:
+    async with Server([reply], tool_parser=tool_parser) as server, Client(server.base_url, server.model) as client:
         response = await client.chat("Weather and time?", temperature=0)
     assert isinstance(response, Response)
     assert response.finish_reason == ("tool_calls" if tool_parser else "stop")
@@ -314,7 +319,7 @@ async def test_chat_builds_the_same_message(tool_parser: bool) -> None:
 
 async def test_chat_errors_and_retries() -> None:
     async with Server(["ok", Reply("x", fault=Fault(status=404, message="no such model"))], fail_first=1) as server:
-        async with Client(server.base_url, "m") as client:
+        async with Client(server.base_url, server.model) as client:
             assert (await client.chat("hi")).message.content == "ok"
             with pytest.raises(LLMResponseError) as info:
                 await client.chat("hi")
@@ -385,7 +390,7 @@ def echo() -> Iterator[tuple[asyncio.AbstractEventLoop, dict[bool, Server], Clie
         content: str = body["messages"][-1]["content"]
         return content
 
-    servers = {mode: Server(reply, tool_parser=mode) for mode in (False, True)}
+    servers = {mode: Server(reply, tool_parser=mode, model="m") for mode in (False, True)}
     for server in servers.values():
         loop.run_until_complete(server.start())
     client = Client("http://127.0.0.1:1/v1", "m")
@@ -449,7 +454,7 @@ async def test_connection_refused_is_retried_then_raised() -> None:
 async def test_retryable_statuses_are_retried(status: int) -> None:
     failure = Fault(status=status, message="busy")
     async with Server(["Hello!"], fail_first=2, failure=failure) as server:
-        async with Client(server.base_url, "m", retries=Retries(attempts=3)) as client:
+        async with Client(server.base_url, server.model, retries=Retries(attempts=3)) as client:
             stream = client.stream("hi")
             await collect(stream)
     assert stream.message.content == "Hello!"
@@ -459,7 +464,7 @@ async def test_retryable_statuses_are_retried(status: int) -> None:
 @pytest.mark.parametrize("status", [400, 401, 404])
 async def test_client_errors_are_not_retried(status: int) -> None:
     async with Server([Reply("x", fault=Fault(status=status, message="nope")), "spare"]) as server:
-        async with Client(server.base_url, "m") as client:
+        async with Client(server.base_url, server.model) as client:
             with pytest.raises(LLMResponseError) as info:
                 await collect(client.stream("hi"))
     assert info.value.status == status
@@ -469,33 +474,61 @@ async def test_client_errors_are_not_retried(status: int) -> None:
 @pytest.mark.parametrize("attempts", [1, 2, 4])
 async def test_attempts_are_configurable(attempts: int) -> None:
     async with Server(["never"], fail_first=10) as server:
-        async with Client(server.base_url, "m", retries=Retries(attempts=attempts)) as client:
+        async with Client(server.base_url, server.model, retries=Retries(attempts=attempts)) as client:
             with pytest.raises(LLMResponseError) as info:
                 await collect(client.stream("hi"))
     assert info.value.status == 503
     assert len(server.requests) == attempts
 
 
-async def test_retry_after_is_honoured_and_capped() -> None:
+async def test_retry_after_is_honoured_and_only_finite_delays_count() -> None:
     replies: list[Reply | str] = [
         Reply("x", fault=Fault(status=429, retry_after=0.02)),  # honoured
-        Reply("x", fault=Fault(status=503, retry_after=3600)),  # capped
-        Reply("x", fault=Fault(status=429, retry_after="Wed, 21 Oct 2015 07:28:00 GMT")),  # backoff
+        Reply("x", fault=Fault(status=429, retry_after="Wed, 21 Oct 2015 07:28:00 GMT")),  # an HTTP date, past: 0
+        Reply("x", fault=Fault(status=503, retry_after="nan")),  # not a delay: backoff
+        Reply("x", fault=Fault(status=503, retry_after="inf")),
+        Reply("x", fault=Fault(status=503, retry_after="-5")),
         "done",
     ]
-    retries = Retries(attempts=4, wait_initial=0.001, wait_max=0.001, wait_jitter=0.0, max_retry_after=0.05)
+    retries = Retries(attempts=6, wait_initial=0.001, wait_max=0.001, wait_jitter=0.0, max_retry_after=0.05)
     # Real waits: stamina's testing mode replaces a custom wait with 0.
     with stamina.set_testing(False), retries_seen() as seen:
-        async with Server(replies) as server, Client(server.base_url, "m", retries=retries) as client:
+        async with Server(replies) as server, Client(server.base_url, server.model, retries=retries) as client:
             stream = client.stream("hi")
             await collect(stream)
     assert stream.message.content == "done"
-    assert [round(d.wait_for, 3) for d in seen] == [0.02, 0.05, 0.001]
+    assert [round(d.wait_for, 3) for d in seen] == [0.02, 0.0, 0.001, 0.001, 0.001]
+
+
+@pytest.mark.parametrize("retry_after", ["99999", "in-100-s"])
+async def test_retry_after_above_the_cap_fails_fast(retry_after: str) -> None:
+    if retry_after == "in-100-s":
+        retry_after = email.utils.format_datetime(datetime.now(timezone.utc) + timedelta(seconds=100), usegmt=True)
+    replies: list[Reply | str] = [Reply("x", fault=Fault(status=429, retry_after=retry_after)), "never"]
+    with stamina.set_testing(False), retries_seen() as seen:
+        async with Server(replies) as server, Client(server.base_url, server.model, retries=Retries(max_retry_after=30)) as client:
+            started = time.monotonic()
+            with pytest.raises(LLMResponseError) as info:
+                await collect(client.stream("hi"))
+    assert time.monotonic() - started < 2 and seen == [] and len(server.requests) == 1
+    assert info.value.status == 429 and info.value.retry_after is not None and info.value.retry_after > 90
+
+
+async def test_a_retry_wait_past_the_total_timeout_fails_fast() -> None:
+    replies: list[Reply | str] = [Reply("x", fault=Fault(status=503, retry_after=5)), "never"]
+    retries = Retries(max_retry_after=30)
+    with stamina.set_testing(False):
+        async with Server(replies) as server:
+            async with Client(server.base_url, server.model, retries=retries, timeouts=Timeouts(total=2)) as client:
+                started = time.monotonic()
+                with pytest.raises(LLMResponseError):
+                    await collect(client.stream("hi"))
+    assert time.monotonic() - started < 1.5 and len(server.requests) == 1
 
 
 async def test_a_stream_that_produced_events_is_never_retried() -> None:
     async with Server([Reply(LONG, fault=Fault(drop_after=6)), "spare"]) as server:
-        async with Client(server.base_url, "m") as client:
+        async with Client(server.base_url, server.model) as client:
             received: list[Event] = []
             with pytest.raises(LLMConnectionError) as info:
                 async for event in client.stream("hi"):
@@ -511,7 +544,7 @@ async def test_a_dropped_stream_keeps_a_completed_call_and_reports_an_open_one()
     # ~90 pieces before the second call, ~600 inside its arguments: event 200 is inside them.
     text = "Hi." + CALL + hermes("write", {"text": "slow " * 500}, ascii=True)
     async with Server([Reply(text, fault=Fault(drop_after=200))], tool_parser=True) as server:
-        async with Client(server.base_url, "m") as client:
+        async with Client(server.base_url, server.model) as client:
             with pytest.raises(LLMConnectionError) as info:
                 await collect(client.stream("hi"))
     partial = info.value.partial
@@ -528,7 +561,7 @@ async def test_a_dropped_stream_keeps_a_completed_call_and_reports_an_open_one()
 
 async def test_first_byte_timeout() -> None:
     async with Server([Reply("late", fault=Fault(headers_delay=10))]) as server:
-        async with Client(server.base_url, "m", timeouts=Timeouts(first_byte=0.2)) as client:
+        async with Client(server.base_url, server.model, timeouts=Timeouts(first_byte=0.2)) as client:
             with pytest.raises(LLMTimeoutError) as info:
                 await asyncio.wait_for(collect(client.stream("hi")), 5)
     assert info.value.timeout == "first_byte" and info.value.seconds == 0.2
@@ -543,7 +576,7 @@ async def test_idle_timeout(stall_after: int, delay: float) -> None:
     # After the first read, the running timer was armed with first_byte: the client must re-arm it.
     fault = Fault(stall_after=stall_after, stall=10)
     async with Server([Reply(LONG, fault=fault)], delay=delay) as server:
-        async with Client(server.base_url, "m", timeouts=Timeouts(first_byte=30, idle=0.2)) as client:
+        async with Client(server.base_url, server.model, timeouts=Timeouts(first_byte=30, idle=0.2)) as client:
             received: list[Event] = []
             with pytest.raises(LLMTimeoutError) as info:
                 await asyncio.wait_for(collect_into(client.stream("hi"), received), 5)
@@ -553,7 +586,7 @@ async def test_idle_timeout(stall_after: int, delay: float) -> None:
 
 async def test_total_timeout() -> None:
     async with Server([LONG], delay=0.01) as server:
-        async with Client(server.base_url, "m", timeouts=Timeouts(total=0.3)) as client:
+        async with Client(server.base_url, server.model, timeouts=Timeouts(total=0.3)) as client:
             received: list[Event] = []
             with pytest.raises(LLMTimeoutError) as info:
                 await asyncio.wait_for(collect_into(client.stream("hi"), received), 5)
@@ -611,7 +644,7 @@ async def test_many_concurrent_streams_through_one_client() -> None:
         await collect(stream)
         return stream.message
 
-    async with Server(lambda body: "Hello there, general Kenobi!") as server, Client(server.base_url, "m") as client:
+    async with Server(lambda body: "Hello there, general Kenobi!") as server, Client(server.base_url, server.model) as client:
         messages = await asyncio.wait_for(asyncio.gather(*(one(client) for _ in range(n))), 15)
     assert [m.content for m in messages] == ["Hello there, general Kenobi!"] * n
     assert len(server.requests) == n
@@ -628,7 +661,7 @@ async def test_http_error_in_both_body_shapes(error_format: str) -> None:
         error_format=error_format,  # type: ignore[arg-type]
         error_type="BadRequestError",
     )
-    async with Server([Reply("x", fault=fault)]) as server, Client(server.base_url, "m") as client:
+    async with Server([Reply("x", fault=fault)]) as server, Client(server.base_url, server.model) as client:
         with pytest.raises(LLMResponseError) as info:
             await collect(client.stream("hi"))
     error = info.value
@@ -643,7 +676,7 @@ async def test_http_error_in_both_body_shapes(error_format: str) -> None:
 
 async def test_http_error_with_a_non_json_body() -> None:
     async with raw_server(400, b"<html><body>Bad Request</body></html>\n", "text/html") as server:
-        async with Client(server.base_url, "m") as client:
+        async with Client(server.base_url, server.model) as client:
             with pytest.raises(LLMResponseError) as info:
                 await collect(client.stream("hi"))
     assert info.value.status == 400
@@ -653,7 +686,7 @@ async def test_http_error_with_a_non_json_body() -> None:
 
 async def test_retryable_status_with_a_non_json_body() -> None:
     async with raw_server(502, b"Bad Gateway", "text/plain") as server:
-        async with Client(server.base_url, "m", retries=Retries(attempts=2)) as client:
+        async with Client(server.base_url, server.model, retries=Retries(attempts=2)) as client:
             with pytest.raises(LLMResponseError) as info:
                 await collect(client.stream("hi"))
     assert (info.value.status, info.value.server_message) == (502, "Bad Gateway")
@@ -663,7 +696,7 @@ async def test_retryable_status_with_a_non_json_body() -> None:
 @pytest.mark.parametrize("error_format", ["current", "flat"])
 async def test_in_band_error_event(error_format: str) -> None:
     fault = Fault(error_after=4, message="engine died", error_format=error_format)  # type: ignore[arg-type]
-    async with Server([Reply(LONG, fault=fault), "spare"]) as server, Client(server.base_url, "m") as client:
+    async with Server([Reply(LONG, fault=fault), "spare"]) as server, Client(server.base_url, server.model) as client:
         received: list[Event] = []
         with pytest.raises(LLMStreamError) as info:
             async for event in client.stream("hi"):
@@ -677,7 +710,7 @@ async def test_in_band_error_event(error_format: str) -> None:
 
 async def test_stream_without_done_and_without_finish_reason() -> None:
     body = chunk({"role": "assistant", "content": ""}) + chunk({"content": "Hel"}) + chunk({"content": "lo"})
-    async with raw_server(200, body) as server, Client(server.base_url, "m") as client:
+    async with raw_server(200, body) as server, Client(server.base_url, server.model) as client:
         received: list[Event] = []
         with pytest.raises(LLMStreamError) as info:
             async for event in client.stream("hi"):
@@ -688,7 +721,7 @@ async def test_stream_without_done_and_without_finish_reason() -> None:
 
 async def test_stream_without_done_but_with_finish_reason_is_complete() -> None:
     # Fault(done=False) still sends the finish_reason chunk (and usage): accepted.
-    async with Server([Reply("Hi there", fault=Fault(done=False))]) as server, Client(server.base_url, "m") as client:
+    async with Server([Reply("Hi there", fault=Fault(done=False))]) as server, Client(server.base_url, server.model) as client:
         events = await collect(client.stream("hi"))
     assert text_of(events) == "Hi there"
     assert type(events[-1]) is Finish and events[-1].finish_reason == "stop" and events[-1].usage is not None
@@ -696,7 +729,7 @@ async def test_stream_without_done_but_with_finish_reason_is_complete() -> None:
 
 async def test_undecodable_event() -> None:
     body = chunk({"role": "assistant", "content": ""}) + chunk({"content": "Hi"}) + b'data: {"choices": [\n\n'
-    async with raw_server(200, body) as server, Client(server.base_url, "m") as client:
+    async with raw_server(200, body) as server, Client(server.base_url, server.model) as client:
         with pytest.raises(LLMStreamError) as info:
             await collect(client.stream("hi"))
     assert "undecodable" in str(info.value) and '{"choices": [' in str(info.value)
@@ -705,7 +738,7 @@ async def test_undecodable_event() -> None:
 
 async def test_event_above_max_event_size() -> None:
     async with Server([Reply("x" * 5000, fault=Fault(one_event=True))]) as server:
-        async with Client(server.base_url, "m", max_event_size=1000) as client:
+        async with Client(server.base_url, server.model, max_event_size=1000) as client:
             with pytest.raises(LLMStreamError) as info:
                 await collect(client.stream("hi"))
     assert "larger than 1000 bytes" in str(info.value)
@@ -716,7 +749,7 @@ async def test_event_above_max_event_size() -> None:
 async def test_keep_alive_comments_and_crlf(tool_parser: bool) -> None:
     fault = Fault(keep_alive=True, crlf=True)
     server = Server([TWO_CALLS], fault=fault, tool_parser=tool_parser)
-    async with server, Client(server.base_url, "m") as client:
+    async with server, Client(server.base_url, server.model) as client:
         stream = client.stream("hi")
         events = await collect(stream)
     assert type(events[-1]) is Finish and events[-1].finish_reason == ("tool_calls" if tool_parser else "stop")
@@ -735,7 +768,7 @@ async def test_sequential_streams_reuse_one_connection() -> None:
         peers.add(request.transport.get_extra_info("peername"))
 
     server.app.on_response_prepare.append(note)
-    async with server, Client(server.base_url, "m") as client:
+    async with server, Client(server.base_url, server.model) as client:
         for _ in range(4):
             assert text_of(await collect(client.stream("hi"))) == "Hello there, " * 20
         await client.chat("hi")
@@ -746,7 +779,7 @@ async def test_sequential_streams_reuse_one_connection() -> None:
 
 
 async def test_break_closes_the_connection_at_once() -> None:
-    async with Server([LONG * 5, "next"], delay=0.05) as server, Client(server.base_url, "m") as client:
+    async with Server([LONG * 5, "next"], delay=0.05) as server, Client(server.base_url, server.model) as client:
         seen = 0
         async for _ in client.stream("hi"):
             seen += 1
@@ -759,7 +792,7 @@ async def test_break_closes_the_connection_at_once() -> None:
 
 
 async def test_aclose_closes_the_connection_at_once() -> None:
-    async with Server([LONG * 5], delay=0.05) as server, Client(server.base_url, "m") as client:
+    async with Server([LONG * 5], delay=0.05) as server, Client(server.base_url, server.model) as client:
         stream = client.stream("hi")
         await stream.__anext__()
         await stream.aclose()
@@ -778,7 +811,7 @@ async def test_non_ascii_content_and_arguments(tool_parser: bool) -> None:
     text = prose + hermes("get_weather", arguments, ascii=False) + "終わり"
     # Whole-char pieces, but the TCP reads still cut the UTF-8 bytes anywhere.
     async with Server([text], tool_parser=tool_parser, chunking=Chunking(seed=3)) as server:
-        async with Client(server.base_url, "m") as client:
+        async with Client(server.base_url, server.model) as client:
             stream = client.stream("hi")
             await collect(stream)
     assert stream.message == msgspec.structs.replace(parse(text), tool_calls=stream.message.tool_calls)
@@ -793,7 +826,7 @@ async def test_multi_megabyte_tool_call_argument(tool_parser: bool, one_event: b
     chunking = Chunking(seed=5, min_piece=2000, max_piece=4000, max_multi=4000)
     fault = Fault(one_event=True) if one_event else None
     async with Server([Reply(text, fault=fault)], tool_parser=tool_parser, chunking=chunking) as server:
-        async with Client(server.base_url, "m") as client:
+        async with Client(server.base_url, server.model) as client:
             stream = client.stream("hi")
             events = await collect(stream)
     assert calls(stream.message) == [("write_file", {"path": "a.txt", "content": blob})]
@@ -810,7 +843,7 @@ async def test_errors_are_llm_errors() -> None:
 
 async def test_stream_as_context_manager_closes_on_exit() -> None:
     async with Server([Reply("x" * 20_000)], delay=0.001) as server:
-        async with Client(server.base_url, "m") as client:
+        async with Client(server.base_url, server.model) as client:
             async with client.stream("hi") as stream:
                 async for _event in stream:
                     break
@@ -821,7 +854,7 @@ async def test_stream_as_context_manager_closes_on_exit() -> None:
 async def test_content_starting_inside_reasoning() -> None:
     text = 'Paris, then.</think>Sure.<tool_call>{"name": "f"}</tool_call>'
     async with Server([Reply(text)] * 2) as server:
-        async with Client(server.base_url, "m", in_reasoning=True) as client:
+        async with Client(server.base_url, server.model, in_reasoning=True) as client:
             streamed = [e async for e in client.stream("hi")]
             response = await client.chat("hi")
     assert merge(streamed)[0] == ReasoningDelta(text="Paris, then.")
@@ -830,7 +863,7 @@ async def test_content_starting_inside_reasoning() -> None:
 
 async def test_a_connection_lost_before_the_first_event_is_retried() -> None:
     async with Server(["Hello!"], fail_first=1, failure=Fault(drop_after=0)) as server:
-        async with Client(server.base_url, "m", retries=Retries(attempts=2)) as client:
+        async with Client(server.base_url, server.model, retries=Retries(attempts=2)) as client:
             stream = client.stream("hi")
             await collect(stream)
     assert stream.message.content == "Hello!"
@@ -841,7 +874,7 @@ async def test_a_connection_lost_after_the_finish_reason_still_finishes() -> Non
     # one_event: role (1), content (2), finish_reason (3), usage (4), then [DONE] never comes.
     reply = Reply("Hello!", fault=Fault(one_event=True, drop_after=4))
     async with Server([reply]) as server:
-        async with Client(server.base_url, "m") as client:
+        async with Client(server.base_url, server.model) as client:
             events = await collect(client.stream("hi"))
     assert events[-1] == Finish(finish_reason="stop", usage=events[-1].usage)  # type: ignore[union-attr]
     assert merge(events)[0] == TextDelta(text="Hello!")
@@ -849,7 +882,7 @@ async def test_a_connection_lost_after_the_finish_reason_still_finishes() -> Non
 
 async def test_a_stream_cut_mid_way_is_both_a_connection_and_a_stream_error() -> None:
     async with Server([Reply("Hello there, how are you?", fault=Fault(drop_after=3))]) as server:
-        async with Client(server.base_url, "m") as client:
+        async with Client(server.base_url, server.model) as client:
             with pytest.raises(LLMDisconnectedError) as info:
                 await collect(client.stream("hi"))
     assert isinstance(info.value, LLMConnectionError) and isinstance(info.value, LLMStreamError)
@@ -880,3 +913,129 @@ async def test_an_invalid_base_url_is_a_usage_error_not_retried() -> None:
     async with Client("localhost:8000", "m") as client:
         with pytest.raises(UsageError):
             await collect(client.stream("hi"))
+
+
+# -- other servers' stream shapes -----------------------------------------------------
+
+
+def raw_chunk(choices: list[dict[str, Any]], **fields: Any) -> bytes:
+    payload = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": choices}
+    return b"data: " + msgspec.json.encode({**payload, **fields}) + b"\n\n"
+
+
+async def test_calls_sharing_index_zero_are_all_kept() -> None:
+    # Ollama's /v1 sends every parallel call whole, each with index 0.
+    def call(id: str, name: str, arguments: str) -> bytes:
+        entry = {"index": 0, "id": id, "type": "function", "function": {"name": name, "arguments": arguments}}
+        return chunk({"role": "assistant", "content": "", "tool_calls": [entry]})
+
+    body = (
+        call("call_1", "get_weather", '{"city":"Paris"}')
+        + call("call_2", "get_time", '{"tz":"Asia/Tokyo"}')
+        + chunk({}, "tool_calls")
+        + b"data: [DONE]\n\n"
+    )
+    async with raw_server(200, body) as server, Client(server.base_url, server.model) as client:
+        stream = client.stream("hi")
+        await collect(stream)
+    assert calls(stream.message) == [("get_weather", {"city": "Paris"}), ("get_time", {"tz": "Asia/Tokyo"})]
+    assert [c.id for c in stream.message.tool_calls] == ["call_1", "call_2"]
+
+
+async def test_an_empty_finish_reason_is_not_a_finish() -> None:
+    # SGLang-based APIs send finish_reason "" on every chunk: a stream cut after them is cut.
+    body = chunk({"role": "assistant", "content": ""}, "") + chunk({"content": "Hel"}, "") + chunk({"content": "lo"}, "")
+    async with raw_server(200, body) as server, Client(server.base_url, server.model) as client:
+        with pytest.raises(LLMDisconnectedError) as info:
+            await collect(client.stream("hi"))
+    assert info.value.partial == Message(content="Hello")
+
+
+async def test_an_empty_finish_reason_then_a_real_one() -> None:
+    body = chunk({"content": "Hi"}, "") + chunk({}, "stop") + b"data: [DONE]\n\n"
+    async with raw_server(200, body) as server, Client(server.base_url, server.model) as client:
+        events = await collect(client.stream("hi"))
+    assert events[-1] == Finish(finish_reason="stop")
+
+
+@pytest.mark.parametrize("where", ["argument", "extra_body"])
+async def test_n_above_one_is_refused_before_sending(where: str) -> None:
+    params: dict[str, Any] = {"n": 2} if where == "argument" else {"extra_body": {"n": 2}}
+    async with Server(["unused"]) as server, Client(server.base_url, server.model) as client:
+        with pytest.raises(UsageError, match="n=2"):
+            client.stream("hi", **params)
+        with pytest.raises(UsageError, match="n=2"):
+            await client.chat("hi", **params)
+        await collect(client.stream("hi", n=1))  # n=1 is fine
+    assert len(server.requests) == 1
+
+
+async def test_a_second_choice_is_never_mixed_into_the_first() -> None:
+    body = (
+        raw_chunk([{"index": 0, "delta": {"content": "Hello"}}, {"index": 1, "delta": {"content": "Bonjour"}}])
+        + b"data: [DONE]\n\n"
+    )
+    async with raw_server(200, body) as server, Client(server.base_url, server.model) as client:
+        with pytest.raises(LLMStreamError, match="only n=1") as info:
+            await collect(client.stream("hi"))
+    assert info.value.partial == Message(content="Hello")
+
+
+async def test_a_second_choice_in_a_whole_response_is_refused() -> None:
+    answer = {
+        "id": "c",
+        "object": "chat.completion",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"},
+            {"index": 1, "message": {"role": "assistant", "content": "Bonjour"}, "finish_reason": "stop"},
+        ],
+    }
+    async with raw_server(200, msgspec.json.encode(answer), "application/json") as server:
+        async with Client(server.base_url, server.model) as client:
+            with pytest.raises(LLMStreamError, match="only n=1") as info:
+                await client.chat("hi")
+    assert info.value.partial == Message(content="Hello")
+
+
+async def test_cached_prompt_tokens_reach_the_finish_and_the_response() -> None:
+    usage = {
+        "prompt_tokens": 10,
+        "completion_tokens": 1,
+        "total_tokens": 11,
+        "prompt_tokens_details": {"cached_tokens": 8},
+    }
+    body = chunk({"content": "Hi"}, "stop") + raw_chunk([], usage=usage) + b"data: [DONE]\n\n"
+    async with raw_server(200, body) as server, Client(server.base_url, server.model) as client:
+        events = await collect(client.stream("hi"))
+    finish = events[-1]
+    assert isinstance(finish, Finish) and finish.usage is not None
+    assert finish.usage.prompt_tokens_details == {"cached_tokens": 8}
+    answer = {"choices": [{"index": 0, "message": {"content": "Hi"}, "finish_reason": "stop"}], "usage": usage}
+    async with raw_server(200, msgspec.json.encode(answer), "application/json") as server:
+        async with Client(server.base_url, server.model) as client:
+            response = await client.chat("hi")
+    assert response.usage is not None and response.usage.prompt_tokens_details == {"cached_tokens": 8}
+
+
+async def test_a_malformed_call_from_the_tool_parser_server_is_one_invalid_call() -> None:
+    text = 'Hi.<tool_call>\n{"name": "f", "arguments": {"a": 1,,}}\n</tool_call> after'
+    async with Server([text], tool_parser=True) as server, Client(server.base_url, server.model) as client:
+        stream = client.stream("hi")
+        await collect(stream)
+    assert stream.message.content == "Hi. after"
+    [invalid] = stream.message.invalid_tool_calls
+    assert invalid.raw == '{"a": 1,,}' and stream.message.tool_calls == []
+
+
+async def test_a_grammar_file_is_built_once_per_client(tmp_path: Any) -> None:
+    grammar = tmp_path / "mine.lark"
+    grammar.write_text((Path(__file__).parent.parent / "grammars" / "hermes.lark").read_text())
+    async with Server([CALL] * 3) as server:
+        client = Client(server.base_url, server.model, format=str(grammar))
+        grammar.unlink()  # a client that read it again for each request would fail now
+        async with client:
+            for _ in range(2):
+                stream = client.stream("hi")
+                await collect(stream)
+                assert calls(stream.message) == [("get_weather", {"city": "Paris"})]
+            assert calls((await client.chat("hi")).message) == [("get_weather", {"city": "Paris"})]

@@ -53,7 +53,8 @@ def requests(n: int, **fields: Any) -> list[Request]:
 
 async def run(server_or_url: Server | str, reqs: list[Request], *, timeouts: Timeouts = Timeouts(), **options: Any) -> list[Record]:
     url = server_or_url if isinstance(server_or_url, str) else server_or_url.base_url
-    async with Client(url, "m", timeouts=timeouts) as client:
+    model = "m" if isinstance(server_or_url, str) else server_or_url.model
+    async with Client(url, model, timeouts=timeouts) as client:
         engine = Engine(client, **options)
         return [r async for r in engine.run(reqs)]
 
@@ -326,7 +327,7 @@ def test_sweep_steps() -> None:
 async def test_stop_cancels_in_flight_requests_within_moments() -> None:
     reply = Reply("x" * 100, ttft=0.01, itl=0.02)  # two seconds per request
     async with Server(lambda body: reply, chunking=ONE_CHAR) as server:
-        async with Client(server.base_url, "m") as client:
+        async with Client(server.base_url, server.model) as client:
             engine = Engine(client, load=Load(max_concurrency=3))
             loop = asyncio.get_running_loop()
             loop.call_later(0.3, engine.stop)
@@ -341,7 +342,7 @@ async def test_stop_cancels_in_flight_requests_within_moments() -> None:
 async def test_warmups_come_first_and_scoring_fills_score() -> None:
     expected = Expected(calls=[ExpectedCall("get_weather", {"city": "Paris"})])
     async with Server(lambda body: Reply(CALL)) as server:
-        async with Client(server.base_url, "m") as client:
+        async with Client(server.base_url, server.model) as client:
             engine = Engine(client, scoring=True)
             records = [r async for r in engine.run(requests(3, expected=expected), warmups=2)]
         ids = [r.headers["x-request-id"] for r in server.requests]

@@ -64,7 +64,7 @@ async def test_two_actors_give_the_records_and_counts_of_one_process() -> None:
     load = Load(max_concurrency=4)
     alone = await one_process(requests, load)
     async with Server(scripted, chunking=ONE_CHAR) as server:
-        async with RayActors(ClientSpec(base_url=server.base_url, model="m"), count=2) as actors:
+        async with RayActors(ClientSpec(base_url=server.base_url, model=server.model), count=2) as actors:
             names = [link.name for link in actors.links]
             engine = Engine(actors, load=load)
             shared = [r async for r in engine.run(requests, warmups=2)]
@@ -83,9 +83,9 @@ async def test_an_actor_that_cannot_reach_the_server_is_named_with_its_node() ->
             pass
 
 
-async def _run_and_kill_one(base_url: str, requests_path: str, out: Path) -> tuple[list[Record], list[str]]:
+async def _run_and_kill_one(server: Server, requests_path: str, out: Path) -> tuple[list[Record], list[str]]:
     records: list[Record] = []
-    async with RayActors(ClientSpec(base_url=base_url, model="m"), count=2) as actors:
+    async with RayActors(ClientSpec(base_url=server.base_url, model=server.model), count=2) as actors:
         victim = actors.links[0].pid
         with Writer(str(out)) as writer:
             async for record in Engine(actors, load=Load(max_concurrency=4)).run(read_requests(requests_path)):
@@ -100,7 +100,7 @@ def test_a_killed_actor_loses_only_its_requests_and_a_rerun_resumes_them(tmp_pat
     requests = write_input(tmp_path / "in.jsonl", 16)
     out = tmp_path / "out.jsonl"
     with running(Server(lambda body: Reply("x" * 20, ttft=0.01, itl=0.015), chunking=SLOW)) as server:
-        records, lost = asyncio.run(_run_and_kill_one(server.base_url, requests, out))
+        records, lost = asyncio.run(_run_and_kill_one(server, requests, out))
         gone = {r.id for r in records if r.status == "error"}
         assert len(records) == 16 and gone and all(r.status == "ok" for r in records if r.id not in gone)
         assert all(r.error is not None and r.error.kind == "worker_lost" and "Ray actor 0" in r.error.message

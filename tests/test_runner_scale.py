@@ -86,7 +86,7 @@ def assert_same(shared: list[Record], alone: list[Record]) -> None:
 async def one_process(requests: list[Request], load: Load) -> list[Record]:
     """The workload as the single-process runner does it: what every scale-out must match."""
     async with Server(scripted, chunking=ONE_CHAR) as server:
-        async with Client(server.base_url, "m") as client:
+        async with Client(server.base_url, server.model) as client:
             records = [r async for r in Engine(client, load=load).run(requests, warmups=2)]
         assert server.max_open_streams == load.max_concurrency
     return records
@@ -97,7 +97,7 @@ async def test_two_workers_give_the_records_and_counts_of_one_process() -> None:
     load = Load(max_concurrency=4)
     alone = await one_process(requests, load)
     async with Server(scripted, chunking=ONE_CHAR) as server:
-        async with Workers(ClientSpec(base_url=server.base_url, model="m"), count=2) as workers:
+        async with Workers(ClientSpec(base_url=server.base_url, model=server.model), count=2) as workers:
             engine = Engine(workers, load=load)
             shared = [r async for r in engine.run(requests, warmups=2)]
             pids = workers.pids
@@ -118,7 +118,7 @@ async def test_due_times_dealt_ahead_hold_across_workers() -> None:
     """A rate of 100/s, evenly spaced: each request starts when it is due, whichever process runs it."""
     requests = workload(24)
     async with Server(lambda body: Reply("ok"), chunking=ONE_CHAR) as server:
-        async with Workers(ClientSpec(base_url=server.base_url, model="m"), count=2, loop="asyncio") as workers:
+        async with Workers(ClientSpec(base_url=server.base_url, model=server.model), count=2, loop="asyncio") as workers:
             records = [r async for r in Engine(workers, load=Load(request_rate=100, burstiness=math.inf)).run(requests)]
     starts = sorted(r.mono_start_ns for r in records)
     gaps = [(b - a) / 1e6 for a, b in zip(starts, starts[1:])]
@@ -130,7 +130,7 @@ async def test_due_times_dealt_ahead_hold_across_workers() -> None:
 async def test_a_killed_worker_loses_only_its_requests() -> None:
     reply = Reply("x" * 30, ttft=0.01, itl=0.02)  # 0.6 s per request
     async with Server(lambda body: reply, chunking=ONE_CHAR) as server:
-        async with Workers(ClientSpec(base_url=server.base_url, model="m"), count=2) as workers:
+        async with Workers(ClientSpec(base_url=server.base_url, model=server.model), count=2) as workers:
             victim = workers.pids[0]
             records: list[Record] = []
             async for record in Engine(workers, load=Load(max_concurrency=4)).run(workload(12)):
@@ -160,7 +160,7 @@ async def test_a_worker_that_cannot_reach_the_server_stops_the_start() -> None:
 async def test_stop_cancels_what_every_worker_holds() -> None:
     reply = Reply("x" * 100, ttft=0.01, itl=0.02)  # two seconds per request
     async with Server(lambda body: reply, chunking=ONE_CHAR) as server:
-        async with Workers(ClientSpec(base_url=server.base_url, model="m"), count=2) as workers:
+        async with Workers(ClientSpec(base_url=server.base_url, model=server.model), count=2) as workers:
             engine = Engine(workers, load=Load(max_concurrency=4))
             loop = asyncio.get_running_loop()
             loop.call_later(0.4, engine.stop)
@@ -175,7 +175,7 @@ async def test_stop_cancels_what_every_worker_holds() -> None:
 async def test_a_worker_that_does_not_answer_the_stop_is_given_up() -> None:
     reply = Reply("x" * 100, ttft=0.01, itl=0.02)
     async with Server(lambda body: reply, chunking=ONE_CHAR) as server:
-        async with Workers(ClientSpec(base_url=server.base_url, model="m"), count=2) as workers:
+        async with Workers(ClientSpec(base_url=server.base_url, model=server.model), count=2) as workers:
             frozen = workers.pids[0]
             engine = Engine(workers, load=Load(max_concurrency=4))
 

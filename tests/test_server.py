@@ -25,7 +25,7 @@ TWO_CALLS = (
 )
 CHAT_ID = re.compile(r"chatcmpl-[0-9a-f]{32}")
 TOOL_ID = re.compile(r"chatcmpl-tool-[0-9a-f]{32}")
-STREAM: dict[str, Any] = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "Weather in Paris?"}]}
+STREAM: dict[str, Any] = {"model": "streamparse-hermes", "stream": True, "messages": [{"role": "user", "content": "Weather in Paris?"}]}
 
 
 async def post(server: Server, body: dict[str, Any] | None = None, **kwargs: Any) -> tuple[int, Any, bytes]:
@@ -87,7 +87,7 @@ async def test_raw_stream_has_vllm_shapes() -> None:
     assert CHAT_ID.fullmatch(first["id"])
     assert list(first) == ["id", "object", "created", "model", "choices"]
     assert first["object"] == "chat.completion.chunk"
-    assert first["model"] == "m"
+    assert first["model"] == "streamparse-hermes"
     assert isinstance(first["created"], int)
     assert {c["id"] for c in all_chunks} == {first["id"]}
     assert first["choices"] == [
@@ -221,7 +221,7 @@ async def test_non_streaming_raw() -> None:
     assert status == 200 and headers["Content-Type"] == "application/json"
     result = json.loads(body)
     assert CHAT_ID.fullmatch(result["id"]) and result["object"] == "chat.completion"
-    assert result["model"] == "streamparse-test"
+    assert result["model"] == "streamparse-hermes"
     choice = result["choices"][0]
     assert choice["message"] == {
         "role": "assistant",
@@ -237,9 +237,9 @@ async def test_non_streaming_raw() -> None:
 
 
 async def test_non_streaming_tool_parser() -> None:
-    async with Server([TWO_CALLS, CALL], tool_parser=True) as server:
-        _, _, body = await post(server, {"model": "x"})
-        _, _, only_call = await post(server, {})
+    async with Server([TWO_CALLS, CALL], tool_parser=True, aliases=["x"]) as server:
+        _, _, body = await post(server, {"model": "x", "messages": [{"role": "user", "content": "hi"}]})
+        _, _, only_call = await post(server, {"messages": [{"role": "user", "content": "hi"}]})
     result = json.loads(body)
     assert result["model"] == "x"
     message = result["choices"][0]["message"]
@@ -408,7 +408,7 @@ async def test_connection_dropped_after_n_events() -> None:
 async def test_non_streaming_drop_gives_no_answer() -> None:
     async with Server([Reply("x", fault=Fault(drop_after=0))]) as server:
         with pytest.raises(aiohttp.ServerDisconnectedError):
-            await post(server, {})
+            await post(server, {"messages": [{"role": "user", "content": "hi"}]})
 
 
 @pytest.mark.parametrize("error_format", ["current", "flat"])
@@ -534,3 +534,115 @@ async def test_serve_forever_on_a_given_port() -> None:
         with pytest.raises(asyncio.CancelledError):
             await task
     assert server.base_url == f"http://127.0.0.1:{port}/v1"
+
+
+# -- requests checked like vLLM checks them; every error OpenAI-style JSON -----------------
+
+
+def error_of(status: int, body: bytes) -> dict[str, Any]:
+    error: dict[str, Any] = json.loads(body)["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["code"] == status
+    return error
+
+
+async def test_an_unknown_model_is_a_404_and_aliases_are_served() -> None:
+    async with Server(["a", "b"], model="qwen", aliases=["qwen-alias"]) as server:
+        status, _, body = await post(server, {**STREAM, "model": "gpt-4o"})
+        assert status == 404
+        error = error_of(404, body)
+        assert error["message"] == "The model `gpt-4o` does not exist."
+        assert (error["type"], error["param"]) == ("NotFoundError", "model")
+        for model in ("qwen-alias", None):  # an alias, and no model at all (the served one)
+            status, _, _ = await post(server, {**STREAM, "model": model})
+            assert status == 200
+        async with aiohttp.ClientSession() as session, session.get(server.base_url + "/models") as resp:
+            listed = [m["id"] for m in (await resp.json())["data"]]
+    assert listed == ["qwen", "qwen-alias"]
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"model": "streamparse-hermes"}, "missing required field `messages`"),
+        ({"messages": "hi"}, "Expected `array`, got `str` - at `$.messages`"),
+        ({"messages": ["hi"]}, "Expected `object`, got `str` - at `$.messages[0]`"),
+        ({"messages": [{"content": "hi"}]}, "messages[0] has no role"),
+        ({"messages": [], "stream": "yes"}, "Expected `bool | null`, got `str` - at `$.stream`"),
+        ({"messages": [], "n": 2}, "n=2"),
+        ([1, 2], "must be a JSON object"),
+    ],
+)
+async def test_a_malformed_request_is_a_400_that_says_why(body: Any, says: str) -> None:
+    async with Server(["unused"]) as server:
+        status, _, raw = await post(server, body)
+    assert status == 400
+    error = error_of(400, raw)
+    assert says in error["message"] and error["type"] == "BadRequestError"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/v1/nothing-here", 404), ("GET", "/v1/chat/completions", 405), ("DELETE", "/v1/models", 405)],
+)
+async def test_404_and_405_are_openai_style_json(method: str, path: str, status: int) -> None:
+    async with Server() as server, aiohttp.ClientSession() as session:
+        async with session.request(method, server.url + path) as resp:
+            got, content_type, body = resp.status, resp.content_type, await resp.read()
+            allow = resp.headers.get("Allow")
+    assert got == status and content_type == "application/json"
+    error = error_of(status, body)
+    assert path in error["message"]
+    if status == 405:
+        assert allow is not None and allow
+
+
+# -- CORS, as vLLM allows it by default ----------------------------------------------------
+
+
+async def test_cors_allows_any_origin_by_default_even_on_streams() -> None:
+    origin = {"Origin": "http://localhost:3000"}
+    async with Server(["Hi"] * 2) as server, aiohttp.ClientSession() as session:
+        preflight = {**origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"}
+        async with session.options(server.base_url + "/chat/completions", headers=preflight) as resp:
+            assert resp.status == 200
+            assert resp.headers["Access-Control-Allow-Origin"] == "*"
+            assert "POST" in resp.headers["Access-Control-Allow-Methods"]
+            assert resp.headers["Access-Control-Allow-Headers"] == "authorization, content-type"
+        async with session.post(server.base_url + "/chat/completions", json=STREAM, headers=origin) as resp:
+            assert resp.headers["Access-Control-Allow-Origin"] == "*"
+            assert (await resp.read()).endswith(b"data: [DONE]\n\n")
+        async with session.get(server.base_url + "/models", headers=origin) as resp:
+            assert resp.headers["Access-Control-Allow-Origin"] == "*"
+        async with session.get(server.base_url + "/nope", headers=origin) as resp:  # errors too
+            assert resp.status == 404 and resp.headers["Access-Control-Allow-Origin"] == "*"
+
+
+async def test_cors_origins_are_configurable() -> None:
+    allowed, other = "https://app.example", "https://evil.example"
+    preflight = {"Access-Control-Request-Method": "POST"}
+    async with Server(["Hi"], allowed_origins=[allowed]) as server, aiohttp.ClientSession() as session:
+        url = server.base_url + "/chat/completions"
+        async with session.options(url, headers={**preflight, "Origin": allowed}) as resp:
+            assert resp.status == 200 and resp.headers["Access-Control-Allow-Origin"] == allowed
+        async with session.options(url, headers={**preflight, "Origin": other}) as resp:
+            assert resp.status == 400 and "Access-Control-Allow-Origin" not in resp.headers
+        async with session.get(server.base_url + "/models", headers={"Origin": other}) as resp:
+            assert "Access-Control-Allow-Origin" not in resp.headers
+        async with session.get(server.base_url + "/models", headers={"Origin": allowed}) as resp:
+            assert resp.headers["Access-Control-Allow-Origin"] == allowed and "Origin" in resp.headers["Vary"]
+    async with Server(allowed_origins=[]) as server, aiohttp.ClientSession() as session:
+        async with session.get(server.base_url + "/models", headers={"Origin": allowed}) as resp:
+            assert "Access-Control-Allow-Origin" not in resp.headers
+
+
+# -- --tool-parser: a malformed call goes out once -------------------------------------------
+
+
+async def test_tool_parser_sends_a_malformed_started_call_once() -> None:
+    text = 'Hi.<tool_call>\n{"name": "f", "arguments": {"a": 1,,}}\n</tool_call> after'
+    async with Server([text], tool_parser=True) as server:
+        _, _, raw = await post(server)
+    middle = deltas(raw)
+    assert arguments(middle, 0) == '{"a": 1,,}'  # streamed as fragments, as it came
+    assert joined(middle, "content") == "Hi. after"  # and not again as raw text
+    assert b"tool_call>" not in raw

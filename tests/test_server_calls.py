@@ -387,3 +387,77 @@ def test_arguments_sent_as_an_object() -> None:
     acc = ToolCallAccumulator()
     events = acc.feed(entries('[{"index":0,"id":"x","function":{"name":"f","arguments":{"a":[1]}}}]'))
     assert events[-1] == ToolCallEnd(index=0, id="x", name="f", arguments={"a": [1]})
+
+
+# -- one index reused for every call (Ollama /v1, older SGLang, Gemini through proxies) --
+
+
+def whole(index: int, id: str | None, name: str, arguments: str) -> str:
+    entry: dict[str, Any] = {"index": index, "type": "function", "function": {"name": name, "arguments": arguments}}
+    if id is not None:
+        entry["id"] = id
+    return json.dumps([entry], separators=(",", ":"))
+
+
+def test_a_reused_index_with_another_id_after_the_call_ended_starts_a_new_call() -> None:
+    chunks = [
+        whole(0, "call_a", "get_weather", '{"city": "Paris"}'),
+        whole(0, "call_b", "get_weather", '{"city": "Tokyo"}'),
+        whole(0, "call_c", "get_time", "{}"),
+    ]
+    assert ends(flat(feed_each(chunks))) == [
+        ToolCallEnd(index=0, id="call_a", name="get_weather", arguments={"city": "Paris"}),
+        ToolCallEnd(index=1, id="call_b", name="get_weather", arguments={"city": "Tokyo"}),
+        ToolCallEnd(index=2, id="call_c", name="get_time", arguments={}),
+    ]
+
+
+def test_a_reused_index_with_another_name_starts_a_new_call() -> None:
+    # No ids at all: the name tells the calls apart.
+    chunks = [whole(0, None, "get_weather", '{"city": "Paris"}'), whole(0, None, "get_time", '{"tz": "UTC"}')]
+    assert ends(flat(feed_each(chunks))) == [
+        ToolCallEnd(index=0, id="call_0", name="get_weather", arguments={"city": "Paris"}),
+        ToolCallEnd(index=1, id="call_1", name="get_time", arguments={"tz": "UTC"}),
+    ]
+
+
+def test_a_call_cut_short_by_another_name_on_its_index_is_reported_not_lost() -> None:
+    chunks = [whole(0, "a", "write", '{"text": "unfini'), whole(0, "b", "get_time", "{}")]
+    assert ends(flat(feed_each(chunks))) == [
+        InvalidToolCall(index=0, raw='{"text": "unfini', error="tool call arguments are not a JSON object"),
+        ToolCallEnd(index=1, id="b", name="get_time", arguments={}),
+    ]
+
+
+def test_the_same_id_and_name_after_the_end_is_still_a_resend() -> None:
+    # vLLM's re-send of the whole arguments repeats id and name: not a second call.
+    chunks = [whole(0, "a", "f", '{"x": 1}'), whole(0, "a", "f", '{"x": 1}')]
+    assert ends(flat(feed_each(chunks))) == [ToolCallEnd(index=0, id="a", name="f", arguments={"x": 1})]
+
+
+# -- the re-send check fires only when a fragment provably is the whole arguments again --
+
+
+def test_a_complete_nested_object_after_its_key_is_not_a_resend() -> None:
+    pieces = ['{"filter": ', '{"filter": "x"}', ', "limit": 5}']
+    events = flat(feed_each([start(0, ID, "search"), *(fragment(0, p) for p in pieces)]))
+    assert ends(events) == [ToolCallEnd(index=0, id=ID, name="search", arguments={"filter": {"filter": "x"}, "limit": 5})]
+    assert arguments_text(events) == "".join(pieces)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"filter": {"filter": "x"}, "limit": 5}',
+        '{"a": [{"a": [1]}, {"a": {"a": 2}}], "b": {"a": [{"a": 3}]}}',
+        '{"q": {"q": {"q": {}}}, "r": [{}]}',
+    ],
+)
+def test_every_split_of_a_self_similar_object_gives_the_same_arguments(raw: str) -> None:
+    n = len(raw)
+    for i in range(1, n):
+        for j in range(i + 1, n + 1):
+            pieces = [p for p in (raw[:i], raw[i:j], raw[j:]) if p]
+            events = flat(feed_each([start(0, ID, "f"), *(fragment(0, p) for p in pieces)]))
+            assert ends(events) == [ToolCallEnd(index=0, id=ID, name="f", arguments=json.loads(raw))], pieces
+            assert arguments_text(events) == raw, pieces

@@ -451,10 +451,10 @@ REPLY = "Writing it.<tool_call>\n" + json.dumps({"name": "write_file", "argument
 @pytest.mark.parametrize("tool_parser", [False, True], ids=["tags-in-content", "server-parsed"])
 async def test_client_streams_the_values(tool_parser: bool) -> None:
     async with Server([REPLY, REPLY], tool_parser=tool_parser) as server:
-        async with Client(server.base_url, "m", values=True) as client:
+        async with Client(server.base_url, server.model, values=True) as client:
             stream = client.stream("Write it")
             events = [e async for e in stream]
-        async with Client(server.base_url, "m") as client:
+        async with Client(server.base_url, server.model) as client:
             plain = [e async for e in client.stream("Write it")]
     check_placement(events)
     assert merged(events) == oracle(0, ARGUMENTS)

@@ -135,6 +135,24 @@ def test_usage_chunk() -> None:
     assert payload.error_detail() is None
 
 
+def test_usage_keeps_prompt_tokens_details() -> None:
+    # Cached prompt tokens (OpenAI, vLLM with prefix caching) are kept like completion details.
+    payload = decode_payload(
+        HEAD + '"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,'
+        '"prompt_tokens_details":{"cached_tokens":8},"completion_tokens_details":{"reasoning_tokens":2}}}'
+    )
+    assert payload.usage is not None
+    assert payload.usage.prompt_tokens_details == {"cached_tokens": 8}
+    assert payload.usage.completion_tokens_details == {"reasoning_tokens": 2}
+    assert b'"prompt_tokens_details":{"cached_tokens":8}' in msgspec.json.encode(payload.usage)
+
+
+def test_usage_counts_may_be_null_or_missing() -> None:
+    # Like every wire field: null and missing are alike, and neither breaks decoding.
+    payload = decode_payload(HEAD + '"choices":[],"usage":{"prompt_tokens":null,"completion_tokens":3}}')
+    assert payload.usage == Usage(completion_tokens=3)
+
+
 def test_continuous_usage_on_a_content_chunk() -> None:
     payload = decode_payload(
         HEAD + '"choices":[{"index":0,"delta":{"content":"a"}}],'

@@ -34,7 +34,7 @@ from ..core.parser import Parser
 from .demo import DEMO_PROMPT, demo_script, demo_tools
 from .runner import add_commands as add_runner_commands
 from ..wire.sse import SSEDecoder
-from .views import View, make_view, show_run
+from .views import View, make_view, printable, show_run
 
 # For types only: client and server load aiohttp (~0.1 s), so the commands
 # import them when they run.
@@ -120,7 +120,7 @@ async def _demo(args: argparse.Namespace, fmt: Format, view: View) -> None:
     from ..server import Server
 
     server = Server(
-        _script(fmt), tool_parser=args.tool_parser, tool_format=fmt, model=_demo_model(fmt), delay=args.delay
+        _script(fmt), tool_parser=args.tool_parser, tool_format=fmt, delay=args.delay
     )
     async with server:
         where = "delta.tool_calls (server-side parser)" if args.tool_parser else f"{fmt.name} markup in content"
@@ -194,32 +194,34 @@ def cmd_parse(args: argparse.Namespace) -> int:
             out.write("".join(msgspec.json.encode(e).decode() + "\n" for e in events))
             out.flush()
 
+    # Without --message nothing is kept: memory stays constant, whatever the input's size.
     if args.sse:
-        folder = ChunkFolder(fmt)
+        folder = ChunkFolder(fmt, message=args.message)
         decoder = SSEDecoder()
         for data in _reads(args.file):
             for payload in decoder.feed_data(data):
                 emit(folder.feed(payload))
         decoder.close()
         emit(folder.eof())
-        message = folder.message
-    else:
-        parser = Parser(fmt)
-        builder = MessageBuilder()
-        text = codecs.getincrementaldecoder("utf-8")()
-        try:
-            for data in itertools.chain(_reads(args.file), [b""]):
-                events = parser.feed(text.decode(data, final=not data))
+        if args.message:
+            out.write(msgspec.json.encode(folder.message).decode() + "\n")
+        return 0
+    parser = Parser(fmt)
+    builder = MessageBuilder() if args.message else None
+    text = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for data in itertools.chain(_reads(args.file), [b""]):
+            events = parser.feed(text.decode(data, final=not data))
+            if builder is not None:
                 builder.extend(events)
-                emit(events)
-        except UnicodeDecodeError as exc:
-            raise _Abort(f"{'stdin' if args.file == '-' else args.file} is not UTF-8 text: {exc}") from exc
-        events = parser.close()
+            emit(events)
+    except UnicodeDecodeError as exc:
+        raise _Abort(f"{'stdin' if args.file == '-' else args.file} is not UTF-8 text: {exc}") from exc
+    events = parser.close()
+    emit(events)
+    if builder is not None:
         builder.extend(events)
-        emit(events)
-        message = builder.build()
-    if args.message:
-        out.write(msgspec.json.encode(message).decode() + "\n")
+        out.write(msgspec.json.encode(builder.build()).decode() + "\n")
     return 0
 
 
@@ -266,7 +268,7 @@ def _demo_web(args: argparse.Namespace, fmt: Format) -> int:
 
     async def run() -> None:
         server = Server(
-            _script(fmt), tool_parser=args.tool_parser, tool_format=fmt, model=_demo_model(fmt), delay=args.delay,
+            _script(fmt), tool_parser=args.tool_parser, tool_format=fmt, delay=args.delay,
             host=args.host, port=args.port,
         )
         page = DemoPage(
@@ -304,8 +306,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from ..server import Server
 
         server = Server(
-            script, tool_parser=args.tool_parser, tool_format=fmt, model=args.model or _demo_model(fmt), delay=args.delay,
-            host=args.host, port=args.port,
+            script, tool_parser=args.tool_parser, tool_format=fmt, model=args.model, delay=args.delay,
+            host=args.host, port=args.port, allowed_origins=args.allowed_origins,
         )
         page = None
         if args.ui:
@@ -341,11 +343,6 @@ def _add_format(p: argparse.ArgumentParser, default: str = "hermes") -> None:
     )
 
 
-def _demo_model(fmt: Format) -> str:
-    """The id the embedded server reports: it names the format, so a client's format="auto" finds it."""
-    return f"streamparse-{fmt.name}"
-
-
 def _add_remote(p: argparse.ArgumentParser, base_url_help: str) -> None:
     p.add_argument("--base-url", help=base_url_help)
     p.add_argument("--model", help="model id (default: $STREAMPARSE_MODEL, else the server's first model)")
@@ -362,6 +359,13 @@ def _add_remote(p: argparse.ArgumentParser, base_url_help: str) -> None:
 
 _DEFAULT_DELAY = 0.015
 _DEFAULT_TOOL_LATENCY = 0.3
+
+
+def _port(text: str) -> int:
+    port = int(text) if text.isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535)")
+    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -437,7 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
         "until Ctrl-C. Without --script it plays the demo's model.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port, 0 for any free one (default: 8000)")
+    serve.add_argument("--port", type=_port, default=8000, help="port, 0 for any free one (default: 8000)")
     serve.add_argument(
         "--script",
         metavar="FILE",
@@ -456,6 +460,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--ui", action="store_true", help="also serve the live page, running the demo's tools")
     _add_format(serve)
+    serve.add_argument(
+        "--allowed-origins",
+        nargs="*",
+        default=["*"],
+        metavar="ORIGIN",
+        help="origins browsers may call it from (CORS); default * (any), none to turn CORS off",
+    )
     serve.set_defaults(run=cmd_serve)
 
     add_runner_commands(commands, add_format=_add_format)
@@ -463,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))  # server messages reach the terminal too
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -488,6 +499,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, usage errors: argparse already printed
         return exc.code if isinstance(exc.code, int) else 2
     run: Callable[[argparse.Namespace], int] = args.run
+    if sys.stdout is None and args.command != "serve":  # started with stdout closed (`>&-`)
+        return _fail("stdout is closed: nowhere to write the output", 1)
     try:
         return run(args)
     except _Abort as exc:
@@ -502,7 +515,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except BrokenPipeError:
-        # The reader left (`| head`): nothing to report. Point stdout at
-        # devnull so the interpreter's final flush does not fail as well.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # The reader left (`| head`): nothing to report.
+        _drop_stdout()
         return 1
+    except OSError as exc:  # stdout on a full disk (`> /dev/full`), an I/O error
+        _drop_stdout()
+        where = exc.filename if exc.filename is not None else "the output"
+        return _fail(f"cannot write {where}: {exc.strerror or exc}", 1)
+
+
+def _drop_stdout() -> None:
+    """Point stdout at devnull, so the interpreter's final flush of what is left does not fail as well."""
+    if sys.stdout is not None:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

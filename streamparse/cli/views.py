@@ -75,6 +75,22 @@ class JsonLinesView:
         pass
 
 
+# Terminal controls a server or a prompt-injected model could send to clear
+# the screen, retitle the window or write the clipboard (OSC 52): C0 controls
+# but tab and newline become their visible Unicode pictures (ESC is "␛"),
+# DEL "␡", and C1 controls U+FFFD. JSON lines need none of this: they escape.
+_CONTROLS = {
+    **{c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)},
+    0x7F: 0x2421,
+    **{c: 0xFFFD for c in range(0x80, 0xA0)},
+}
+
+
+def printable(text: str) -> str:
+    """``text`` with every terminal control sequence made harmless (see ``_CONTROLS``)."""
+    return text.translate(_CONTROLS)
+
+
 def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
@@ -117,7 +133,7 @@ class _Clock:
                 f"tools {_duration(self.turn.tools)}, {_duration(self.turn.saved)} saved"
                 " vs running them after the response"
             )
-        return sep.join(parts)
+        return printable(sep.join(parts))  # call names and the finish reason come from the server
 
 
 def _tool_result(event: ToolFinished) -> str:
@@ -125,7 +141,8 @@ def _tool_result(event: ToolFinished) -> str:
 
 
 def _args_text(arguments: dict[str, Any]) -> str:
-    return msgspec.json.encode(arguments).decode()
+    # JSON escapes C0 controls but not DEL and C1 ones.
+    return printable(msgspec.json.encode(arguments).decode())
 
 
 class LineView:
@@ -141,7 +158,7 @@ class LineView:
 
     def _write(self, text: str) -> None:
         if text:
-            self._out.write(text)
+            self._out.write(printable(text))
             self._bol = text.endswith("\n")
             self._out.flush()
 
@@ -241,7 +258,7 @@ class RichView:
         from rich.text import Text
 
         style = {"user": "bold green", "tool": "bold magenta"}.get(role, "bold")
-        self._console.print(Text.assemble((f"{role} ", style), text))
+        self._console.print(Text.assemble((f"{role} ", style), printable(text)))
 
     def start(self) -> None:
         from rich.live import Live
@@ -258,23 +275,24 @@ class RichView:
 
         t = self._clock.see(event)
         if type(event) is TextDelta:
-            self._write("text", event.text)
+            self._write("text", printable(event.text))
         elif type(event) is ReasoningDelta:
-            self._write("reasoning", event.text)
+            self._write("reasoning", printable(event.text))
         elif type(event) is ToolCallStart:
             self._end_segment()
-            self._calls = {**self._calls, event.index: _OpenCall(event.name, Spinner("dots", style="cyan"))}
+            call = _OpenCall(printable(event.name), Spinner("dots", style="cyan"))
+            self._calls = {**self._calls, event.index: call}
         elif type(event) is ToolCallDelta:
-            call = self._calls.get(event.index)
-            if call is not None:
-                call.arguments += event.arguments
+            open_call = self._calls.get(event.index)
+            if open_call is not None:
+                open_call.arguments += printable(event.arguments)
         elif type(event) is ToolCallEnd:
             self._end_segment()
             self._calls = {i: c for i, c in self._calls.items() if i != event.index}
             self._console.print(
                 Text.assemble(
                     ("✓ ", "bold green"),
-                    (event.name, "bold"),
+                    (printable(event.name), "bold"),
                     (" " + _args_text(event.arguments), "cyan"),
                     (f"  {_duration(t)}", "dim"),
                 )
@@ -283,7 +301,7 @@ class RichView:
             self._end_segment()
             self._calls = {i: c for i, c in self._calls.items() if i != event.index}
             self._console.print(
-                Text.assemble(("✗ invalid tool call: ", "bold red"), event.error, (f"  {event.raw!r}", "dim"))
+                Text.assemble(("✗ invalid tool call: ", "bold red"), printable(event.error), (f"  {event.raw!r}", "dim"))
             )
         elif type(event) is ToolStarted:
             spinner = Spinner("dots", style="magenta", text=Text.assemble((event.name, "bold"), " running"))

@@ -119,6 +119,7 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
+    prompt_tokens_details: dict[str, Any] | None = None  # e.g. cached_tokens
     completion_tokens_details: dict[str, Any] | None = None
 
 

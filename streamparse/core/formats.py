@@ -467,8 +467,10 @@ def load_format(name_or_path: str | Path) -> Format:
         path = Path(name_or_path)
         try:
             return Format(path.stem, path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             raise FormatError(f"cannot read grammar {path}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise FormatError(f"grammar {path} is not UTF-8 text: {exc}") from exc
     name = str(name_or_path)
     fmt = _FORMATS.get(name)
     if fmt is not None:

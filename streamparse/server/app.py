@@ -35,7 +35,7 @@ import itertools
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -171,28 +171,107 @@ _NO_FAULT = Fault()
 _encode = msgspec.json.encode
 
 
-def _error_json(status: int, message: str, error_type: str | None, fmt: str) -> bytes:
+def _error_json(status: int, message: str, error_type: str | None, fmt: str, param: str | None = None) -> bytes:
     info = {
         "message": message,
         "type": error_type
         or _ERROR_TYPES.get(status, "InternalServerError" if status >= 500 else "BadRequestError"),
-        "param": None,
+        "param": param,
         "code": status,
     }
     return _encode({"object": "error", **info} if fmt == "flat" else {"error": info})
 
 
-def _error_response(status: int, message: str, fault: Fault = _NO_FAULT) -> web.Response:
-    headers = {}
+def _error_response(
+    status: int, message: str, fault: Fault = _NO_FAULT, *, param: str | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
+    headers = dict(headers or {})
     if fault.retry_after is not None:
         retry = fault.retry_after
         headers["Retry-After"] = retry if isinstance(retry, str) else format(retry, "g")
     return web.Response(
         status=status,
-        body=_error_json(status, message, fault.error_type, fault.error_format),
+        body=_error_json(status, message, fault.error_type, fault.error_format, param),
         content_type="application/json",
         headers=headers,
     )
+
+
+class _ChatRequest(msgspec.Struct):
+    """The fields of a chat-completions request the server checks, as vLLM's validation does."""
+
+    messages: list[dict[str, Any]]
+    model: str | None = None
+    stream: bool | None = None
+    stream_options: dict[str, Any] | None = None
+    n: int | None = None
+    tools: list[dict[str, Any]] | None = None
+
+
+def _invalid(body: dict[str, Any]) -> str | None:
+    """Why a chat-completions request body is invalid; None when it is fine."""
+    try:
+        request = msgspec.convert(body, _ChatRequest)
+    except msgspec.ValidationError as exc:
+        return str(exc)
+    for i, message in enumerate(request.messages):
+        if not isinstance(message.get("role"), str):
+            return f"messages[{i}] has no role"
+    if request.n not in (None, 1):
+        return f"n={request.n}: the streamparse test server answers with one choice"
+    return None
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """Every error is OpenAI-style JSON: aiohttp's own 404, 405 and 413 included."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return _error_response(exc.status, f"{exc.reason}: {request.method} {request.path}", headers=headers)
+
+
+def _cors(allowed_origins: Sequence[str]) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    """The ``on_response_prepare`` hook: CORS headers on every answer (streams included) to an allowed origin."""
+    any_origin = "*" in allowed_origins
+
+    async def add(request: web.Request, response: web.StreamResponse) -> None:
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return
+        if any_origin:
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        elif origin in allowed_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers.add("Vary", "Origin")
+
+    return add
+
+
+def _preflight(allowed_origins: Sequence[str]) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """A middleware answering CORS preflight requests (``OPTIONS`` with ``Access-Control-Request-Method``)."""
+
+    @web.middleware
+    async def preflight(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        method = request.headers.get("Access-Control-Request-Method")
+        if request.method != "OPTIONS" or method is None or "Origin" not in request.headers:
+            return await handler(request)
+        if "*" not in allowed_origins and request.headers["Origin"] not in allowed_origins:
+            return _error_response(400, "Disallowed CORS origin")
+        headers = {
+            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Max-Age": "600",
+        }
+        if "Access-Control-Request-Headers" in request.headers:
+            headers["Access-Control-Allow-Headers"] = request.headers["Access-Control-Request-Headers"]
+        return web.Response(headers=headers)
+
+    return preflight
 
 
 class _ToolDeltas:
@@ -246,8 +325,9 @@ class _ToolDeltas:
                     entries.append({"index": index, "function": {"arguments": event.arguments}})
             elif isinstance(event, ToolCallEnd):
                 self.calls += 1
-            elif isinstance(event, InvalidToolCall):
-                # vLLM hands a block it cannot parse back as plain content.
+            elif isinstance(event, InvalidToolCall) and event.index not in self._wire_index:
+                # vLLM hands a block it cannot parse back as plain content; a call
+                # whose fragments already went out as tool_calls is not sent twice.
                 content.append(event.raw)
         if not (content or reasoning or entries):
             return None
@@ -274,6 +354,12 @@ class Server:
     ``delta.tool_calls``); False sends the raw text, tags included, as
     content. The first ``fail_first`` chat requests get ``failure`` instead
     of their reply, without using up a script entry.
+
+    Requests are checked as vLLM checks them: a ``model`` other than
+    ``model`` (or one of ``aliases``) is a 404, a body that is not a chat
+    request (no ``messages``, wrong types) a 400; every error is OpenAI-style
+    JSON. ``allowed_origins`` are the origins browsers may call it from
+    (CORS; ``"*"``, the default as in vLLM, allows any; empty turns CORS off).
     """
 
     def __init__(
@@ -282,7 +368,9 @@ class Server:
         *,
         tool_parser: bool = False,
         tool_format: str | Format = "hermes",
-        model: str = "streamparse-test",
+        model: str | None = None,
+        aliases: Sequence[str] = (),
+        allowed_origins: Sequence[str] = ("*",),
         chunking: Chunking = Chunking(),
         delay: float = 0.0,
         fault: Fault | None = None,
@@ -303,7 +391,10 @@ class Server:
             self.replies = list(script)
         self.tool_parser = tool_parser
         self.tool_format = tool_format
-        self.model = model
+        # By default the id names the format, so a client's format="auto" finds it.
+        self.model = model or f"streamparse-{tool_format if isinstance(tool_format, str) else tool_format.name}"
+        self.models = (self.model, *aliases)
+        """Every model id the server answers to (``/v1/models`` lists them)."""
         self.chunking = chunking
         self.delay = delay
         self.fault = fault
@@ -327,7 +418,10 @@ class Server:
         # Benchmarks stream the same long reply many times, and cutting it
         # is a third of an event's cost. Per server, so the memory goes with it.
         self._split = functools.lru_cache(maxsize=4)(_split)
-        self.app = web.Application(client_max_size=64 * 1024 * 1024)
+        middlewares = [_json_errors, *([_preflight(allowed_origins)] if allowed_origins else [])]
+        self.app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=middlewares)
+        if allowed_origins:
+            self.app.on_response_prepare.append(_cors(allowed_origins))
         self.app.router.add_post("/v1/chat/completions", self._chat)
         self.app.router.add_get("/v1/models", self._models)
         self.app.router.add_get("/health", self._health)
@@ -415,13 +509,9 @@ class Server:
         return web.Response()
 
     async def _models(self, request: web.Request) -> web.Response:
-        model = {
-            "id": self.model,
-            "object": "model",
-            "created": int(time.time()),
-            "owned_by": "streamparse",
-        }
-        body = _encode({"object": "list", "data": [model]})
+        created = int(time.time())
+        models = [{"id": m, "object": "model", "created": created, "owned_by": "streamparse"} for m in self.models]
+        body = _encode({"object": "list", "data": models})
         return web.Response(body=body, content_type="application/json")
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
@@ -446,6 +536,11 @@ class Server:
             return _error_response(400, "the request body must be a JSON object")
         log = RecordedRequest(body, {k.lower(): v for k, v in request.headers.items()}, time.perf_counter_ns())
         self.requests.append(log)
+        problem = _invalid(body)
+        if problem is not None:
+            return _error_response(400, problem)
+        if body.get("model") is not None and body["model"] not in self.models:
+            return _error_response(404, f"The model `{body['model']}` does not exist.", param="model")
 
         failing = self._served < self.fail_first
         self._served += 1

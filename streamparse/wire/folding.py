@@ -23,7 +23,7 @@ import itertools
 
 import msgspec
 
-from ..errors import LLMDisconnectedError, LLMStreamError
+from ..errors import LLMDisconnectedError, LLMStreamError, UsageError
 from ..core.events import Event, Finish, ReasoningDelta, Usage
 from ..core.formats import Format
 from ..core.message import Message, MessageBuilder
@@ -44,7 +44,7 @@ class ChunkFolder:
     payloads are ignored.
     """
 
-    __slots__ = ("parser", "calls", "builder", "finish_reason", "usage", "done", "_closed", "_values")
+    __slots__ = ("parser", "calls", "builder", "finish_reason", "usage", "done", "tokens", "_closed", "_values")
 
     def __init__(
         self,
@@ -53,27 +53,32 @@ class ChunkFolder:
         tools: Tools | None = None,
         in_reasoning: bool = False,
         values: bool = False,
+        message: bool = True,
     ) -> None:
         """``tools``: the request's tool definitions; ``in_reasoning``: the content starts inside a
         reasoning block (both as for :class:`Parser`).  ``values``: the values inside each call's
         arguments as they stream, for calls in content and server-parsed ones alike (see
-        :mod:`streamparse.core.values`).
+        :mod:`streamparse.core.values`).  ``message=False`` keeps no message (constant memory:
+        events are only handed out).
         """
         # One numbering for calls from tags in content and calls the server parsed.
         indexes = itertools.count()
         schemas = tool_schemas(tools) if tools is not None else None
         self.parser = Parser(format, tools=schemas, indexes=indexes, in_reasoning=in_reasoning)
         self.calls = ToolCallAccumulator(indexes=indexes, tools=schemas)
-        self.builder = MessageBuilder()
+        self.builder = MessageBuilder() if message else None
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.done = False
+        self.tokens = 0  # deltas that carried model output (content, reasoning, tool calls)
         self._closed = False
         self._values = ValueEvents() if values else None
 
     @property
     def message(self) -> Message:
         """Everything folded so far, as one message."""
+        if self.builder is None:
+            raise UsageError("this ChunkFolder keeps no message (message=False)")
         return self.builder.build()
 
     def feed(self, payload: str) -> list[Event]:
@@ -102,21 +107,30 @@ class ChunkFolder:
             raise LLMStreamError(error.message or "error event", error_type=error.type, code=error.code)
         out: list[Event] = []
         for choice in chunk.choices or ():
+            if choice.index:
+                # Mixing choices would splice their texts into one message (n > 1 is refused).
+                if self.builder is not None:
+                    self.builder.extend(out)
+                raise LLMStreamError(f"a second choice (index {choice.index}): only n=1 responses can be parsed")
             delta = choice.delta
             if delta is not None:
                 reasoning = delta.reasoning_text
                 if reasoning:
+                    self.tokens += 1
                     out.append(ReasoningDelta(text=reasoning))
                 if delta.content:
+                    self.tokens += 1
                     out += self.parser.feed(delta.content)
                 if delta.tool_calls:
+                    self.tokens += 1
                     out += self.calls.feed(delta.tool_calls)
-            if choice.finish_reason is not None:
+            if choice.finish_reason:  # SGLang-based servers send "" on every chunk: not a finish
                 self.finish_reason = choice.finish_reason
         if out:
             if self._values is not None:
                 out = self._values.insert(out)
-            self.builder.extend(out)
+            if self.builder is not None:
+                self.builder.extend(out)
         return out
 
     def close(self) -> list[Event]:
@@ -127,7 +141,8 @@ class ChunkFolder:
         events = self.parser.close() + self.calls.close()
         if self._values is not None:
             events = self._values.insert(events)
-        self.builder.extend(events)
+        if self.builder is not None:
+            self.builder.extend(events)
         return events
 
     def end(self) -> list[Event]:

@@ -2,15 +2,15 @@
 
 Every field is ``T | None = None``: servers send null and leave fields out
 interchangeably, and a field we do not read is ignored (msgspec skips unknown
-keys), so new server fields never break decoding. (``Usage`` comes from
-:mod:`streamparse.core.events`: its counts default to 0 and must not be null.)
-Decoders are built once, at import. Garbage raises
+keys), so new server fields never break decoding; ``Usage``, from
+:mod:`streamparse.core.events`, follows the same rule. Decoders are built once, at import. Garbage raises
 :class:`msgspec.DecodeError` (``ValidationError`` is a subclass); the client
 wraps it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -144,21 +144,44 @@ class ChatCompletion(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 _payload_decoder = msgspec.json.Decoder(StreamPayload)
 _completion_decoder = msgspec.json.Decoder(ChatCompletion)
 
+# An escaped backslash or a surrogate pair, kept; else a lone surrogate escape, replaced.
+_SURROGATE_ESCAPE = re.compile(
+    r"(?P<keep>\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
+
+
+def _lone_surrogates_replaced(data: str) -> str:
+    return _SURROGATE_ESCAPE.sub(lambda m: m.group("keep") or "\\ufffd", data)
+
+
+def _decode_again(decoder: msgspec.json.Decoder[Any], data: str | bytes, error: Exception, what: str) -> Any:
+    """After a failed decode: a lone UTF-16 surrogate escape (``"\\ud800"``) becomes
+    U+FFFD rather than failing the whole payload; anything else fails as it did."""
+    if isinstance(error, UnicodeDecodeError):  # only bytes input can raise it
+        raise msgspec.DecodeError(f"{what} is not UTF-8: {error}") from error
+    text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+    repaired = _lone_surrogates_replaced(text)
+    if repaired == text:
+        raise error
+    return decoder.decode(repaired)
+
 
 def decode_payload(data: str | bytes) -> StreamPayload:
     """Decode one SSE ``data`` payload (test for :data:`DONE` first)."""
     try:
         return _payload_decoder.decode(data)
-    except UnicodeDecodeError as exc:  # only bytes input can raise it
-        raise msgspec.DecodeError(f"payload is not UTF-8: {exc}") from exc
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        payload: StreamPayload = _decode_again(_payload_decoder, data, exc, "payload")
+        return payload
 
 
 def decode_completion(body: str | bytes) -> ChatCompletion:
     """Decode a non-streaming response body."""
     try:
         return _completion_decoder.decode(body)
-    except UnicodeDecodeError as exc:
-        raise msgspec.DecodeError(f"response body is not UTF-8: {exc}") from exc
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        completion: ChatCompletion = _decode_again(_completion_decoder, body, exc, "response body")
+        return completion
 
 
 def decode_error_body(body: bytes) -> tuple[str, str | None, int | str | None, str | None]:

@@ -4,8 +4,11 @@ Entries are accumulated by ``index`` (never by id or position).  A call
 starts when its name is known, streams its argument fragments, and ends the
 moment its arguments JSON closes, not at the next index or at the finish.
 Tolerated server quirks: id and name repeated or sent as explicit nulls,
-name and arguments in one entry, an empty trailing fragment, and the whole
-arguments re-sent after the fragments.
+name and arguments in one entry, an empty trailing fragment, the whole
+arguments re-sent after the fragments, and one index reused for every call
+(Ollama's ``/v1``, older SGLang, Gemini through proxies): an entry with
+another name, or with another non-empty id once the call has ended, starts
+a new call.
 """
 
 from __future__ import annotations
@@ -80,19 +83,10 @@ def _is_object(text: str) -> bool:
         return False
 
 
-def _resent(fragment: str, so_far: str) -> bool:
-    """Is ``fragment`` the whole arguments again (what came so far, then the rest)?
-
-    It must also be complete JSON: a nested object can legitimately start
-    with the text before it (``{"a": `` then ``{"a": 1}}``).
-    """
-    return fragment.startswith(so_far) and _is_object(fragment)
-
-
 class ToolCallAccumulator:
     """Sans-IO: ``feed`` the ``delta.tool_calls`` entries of each chunk, ``close`` at the end."""
 
-    __slots__ = ("_calls", "_make_id", "_allocate", "_unindexed", "_tools")
+    __slots__ = ("_calls", "_make_id", "_allocate", "_tools")
 
     def __init__(
         self,
@@ -101,33 +95,30 @@ class ToolCallAccumulator:
         indexes: Iterator[int] | None = None,
         tools: ToolSchemas | None = None,
     ) -> None:
-        """Events number the calls from ``indexes`` (default 0, 1, ...) in the order the server's indexes appear.
+        """Events number the calls from ``indexes`` (default 0, 1, ...) in the order they start.
 
         ``tools``: the request's tools; a call to another tool, or whose arguments do not fit its
         schema, is reported invalid, as for calls parsed from the text."""
         self._tools = tools
-        self._calls: dict[int, _Call] = {}  # by the server's index
+        self._calls: dict[int | None, _Call] = {}  # by the server's index (None: entries without one)
         self._make_id = id_factory or default_id
         self._allocate = (indexes or itertools.count()).__next__
-        self._unindexed = -1  # the key of entries without an index (not vLLM): a new id moves it
 
     def feed(self, entries: Iterable[Any]) -> list[Event]:
         """Entries with ``index``, ``id``, ``function.name`` and ``function.arguments`` (any may be None)."""
         out: list[Event] = []
         for entry in entries:
             key = entry.index
-            if key is None:
-                key = self._unindexed
-                current = self._calls.get(key)
-                if current is not None and entry.id and current.id not in (None, entry.id):
-                    key = self._unindexed = key - 1
+            function = entry.function
             call = self._calls.get(key)
+            if call is not None and self._another_call(call, entry.id, function.name if function else None):
+                self._finish(call, out)
+                call = None
             if call is None:
                 call = self._calls[key] = _Call(self._allocate())
             index = call.index
             if call.id is None and entry.id:
                 call.id = entry.id
-            function = entry.function
             if function is None:
                 continue
             if call.name is None and function.name:
@@ -152,29 +143,48 @@ class ToolCallAccumulator:
         """End of the response: calls whose arguments never completed are reported now."""
         out: list[Event] = []
         for call in self._calls.values():
-            if call.ended:
-                continue
-            raw = "".join(call.args) or call.pending
-            if call.name is None:
-                out.append(InvalidToolCall(index=call.index, raw=raw, error="tool call has no name"))
-            elif not raw.strip(_WS):
-                self._end(call, "{}", out)  # a call with no arguments at all
-            else:
-                self._end(call, raw, out)
+            self._finish(call, out)
         self._calls.clear()
         return out
+
+    @staticmethod
+    def _another_call(call: _Call, id: str | None, name: str | None) -> bool:
+        """Does an entry with this id and name, at ``call``'s index, start a new call?
+
+        A different name always does (one call has one name). A different id
+        only once the call has ended: some servers send a fresh id on every
+        fragment of one call.
+        """
+        if name and call.name is not None and name != call.name:
+            return True
+        return call.ended and bool(id) and call.id is not None and id != call.id
+
+    def _finish(self, call: _Call, out: list[Event]) -> None:
+        """Report a call whose arguments never completed (no more of it will come)."""
+        if call.ended:
+            return
+        raw = "".join(call.args) or call.pending
+        if call.name is None:
+            call.ended = True
+            out.append(InvalidToolCall(index=call.index, raw=raw, error="tool call has no name"))
+        elif not raw.strip(_WS):
+            self._end(call, "{}", out)  # a call with no arguments at all
+        else:
+            self._end(call, raw, out)
 
     def _arguments(self, call: _Call, fragment: str, out: list[Event]) -> None:
         if call.ended:
             return  # the whole arguments re-sent after they completed: already reported
-        if call.length and len(fragment) > call.length and _resent(fragment, "".join(call.args)):
-            fragment = fragment[call.length :]  # the whole arguments re-sent before completing
-        elif call.length and not call.in_string and call.last not in ":,[" and fragment.lstrip(_WS)[:1] == "{":
-            # `{` cannot come here in valid JSON: the whole arguments re-sent,
-            # spaced differently from the fragments (vLLM re-encodes them).
+        if call.length and not call.in_string and call.last not in ":,[" and fragment.lstrip(_WS)[:1] == "{":
+            # `{` cannot continue valid JSON here, so this is provably the whole
+            # arguments sent again (anywhere a value may start, a nested
+            # object that repeats the text so far is a continuation).
             if _is_object(fragment):
-                self._end(call, fragment, out)
-                return
+                so_far = "".join(call.args)
+                if not fragment.startswith(so_far):  # spaced differently: vLLM re-encodes them
+                    self._end(call, fragment, out)
+                    return
+                fragment = fragment[call.length :]  # the rest, after the fragments already sent
         call.args.append(fragment)
         call.length += len(fragment)
         stripped = fragment.rstrip(_WS)

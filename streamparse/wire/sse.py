@@ -138,6 +138,21 @@ class SSEDecoder:
     def feed_data(self, data: bytes) -> list[str]:
         """Like :meth:`feed` but return only each event's ``data``: skips
         building event objects, for clients that ignore event types and IDs."""
+        # A model's pace: one read is one whole `data: ...` event and nothing is
+        # pending, so there is nothing to split (the only LF is the event's end).
+        if (
+            data.startswith(b"data: ")
+            and data.endswith(b"\n\n")
+            and data.find(b"\n") == len(data) - 2
+            and data.find(b"\r") < 0  # memchr: `in` is slower for one byte
+            and self._started
+            and not (self._partial or self._size or self._skip_lf or self._done)
+            and len(data) <= self._max
+        ):
+            try:
+                return [data[6:-2].decode()]
+            except UnicodeDecodeError:
+                return [data[6:-2].decode("utf-8", "replace")]
         block = self._take_lines(data)
         if block is None:
             return []
