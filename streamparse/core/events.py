@@ -40,7 +40,12 @@ class ToolCallStart(Event, frozen=True):
 
 
 class ToolCallDelta(Event, frozen=True):
-    """A fragment of the call's arguments JSON, exactly as the model wrote it."""
+    """A fragment of the call's arguments JSON.
+
+    As the model wrote it where it wrote JSON; decoded where it wrote the arguments as a JSON string;
+    built from the values where it wrote them raw (XML-style formats); ``{}`` where it wrote none.
+    Joined, a call's fragments decode to exactly its ``ToolCallEnd.arguments``.
+    """
 
     index: int
     arguments: str

@@ -30,7 +30,7 @@ from ..errors import FormatError
 from .events import Event
 from .grammar import CALL_RULE, MALFORMED_RULE, Grammar, Stack
 from .readers import READERS, Context, Reader
-from .readers.base import first_non_space
+from .readers.base import MAX_HOLD, first_non_space
 
 _MAX_NODES = 5000  # a grammar that nests without bound would grow its stack forever
 
@@ -42,7 +42,9 @@ def _alternation(literals: list[str]) -> str:
 class Node:
     """A place in the grammar between two pieces of input (after a literal, or at the start)."""
 
-    __slots__ = ("format", "stack", "contents", "direct", "anything", "end_ok", "piece", "_modes", "_longest", "_after")
+    __slots__ = (
+        "format", "stack", "contents", "direct", "anything", "end_ok", "piece", "expects_id", "_modes", "_longest", "_after",
+    )
 
     def __init__(self, fmt: Format, stack: Stack) -> None:
         self.format = fmt
@@ -55,6 +57,7 @@ class Node:
         self.contents = tuple(contents)
         self.direct = {grammar.literals[t]: t for t in choices if t in grammar.literals}
         self.anything = any(READERS[t].any_text for t in contents if t in READERS)
+        self.expects_id = any(READERS[t].gives_id for t in contents if t in READERS)  # a call waits for its id
         self.end_ok = grammar.accepts_end(stack)
         # The piece (a name, a key) read here, when it is the only content.
         self.piece = contents[0] if len(contents) == 1 and READERS[contents[0]].piece else None
@@ -83,10 +86,9 @@ class Node:
             return True
         if self.piece is not None:
             return self.piece_follows(s, i, at_end, None)
-        j = i
+        j = first_non_space(s, i)
         n = len(s)
-        while j < n and s[j] in " \t\r\n":
-            j += 1
+        at_end = at_end or j - i > MAX_HOLD  # held no longer: decided as if the stream ended there
         if j == n:
             return True if at_end else None
         rest = s[j:]
@@ -129,6 +131,7 @@ class Node:
         if self.piece is not None:
             return self.piece_follows(s, i, at_end, ctx)
         j = first_non_space(s, i)
+        at_end = at_end or j - i > MAX_HOLD  # held no longer: decided as if the stream ended there
         if j == len(s):
             return True if at_end else None
         for literal in self._longest:
@@ -154,6 +157,7 @@ class Node:
         rest = s[i:]
         if not rest and not at_end:
             return None
+        at_end = at_end or first_non_space(s, i) - i > MAX_HOLD  # held no longer: decided as if at the end
         for literal in self.direct:
             if rest.startswith(literal) or (literal.startswith(rest) and not at_end):
                 # A literal comes first: any mode finds it, with no content before it.
@@ -358,7 +362,7 @@ class Format:
         """The literal that opens a reasoning block at the start."""
         for literal, terminal in sorted(self.initial.direct.items()):
             stepped = self.grammar.step(self.initial.stack, terminal)
-            if stepped is not None and "REASONING" in self.node(stepped[0]).contents:
+            if stepped is not None and any(READERS[c].reasoning for c in self.node(stepped[0]).contents):
                 return literal
         raise FormatError(f"format {self.name!r} has no reasoning block")
 
@@ -407,6 +411,7 @@ class Format:
 
 
 _FORMATS: dict[str, Format] = {}
+_FILES: dict[tuple[str, int], Format] = {}  # by resolved path and modification time
 _FORMATS_LOCK = threading.Lock()
 
 
@@ -462,11 +467,16 @@ def _read_grammar(name: str) -> Grammar:
 
 
 def load_format(name_or_path: str | Path) -> Format:
-    """The format named ``name_or_path`` (built once), or one built from a ``.lark`` file."""
+    """The format named ``name_or_path``, or the one a ``.lark`` file holds (each built once; a file
+    is built again only when it changes)."""
     if isinstance(name_or_path, Path) or str(name_or_path).endswith(".lark"):
         path = Path(name_or_path)
         try:
-            return Format(path.stem, path.read_text(encoding="utf-8"))
+            key = (str(path.resolve()), path.stat().st_mtime_ns)
+            fmt = _FILES.get(key)
+            if fmt is None:
+                fmt = _FILES[key] = Format(path.stem, path.read_text(encoding="utf-8"))
+            return fmt
         except OSError as exc:
             raise FormatError(f"cannot read grammar {path}: {exc}") from exc
         except UnicodeDecodeError as exc:

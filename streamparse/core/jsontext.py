@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from bisect import bisect_left, bisect_right
 from typing import Any, NoReturn
 
@@ -12,6 +13,8 @@ _decode = msgspec.json.decode
 _encode = msgspec.json.encode
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _HEX = frozenset("0123456789abcdefABCDEF")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f\u2028\u2029\ud800-\udfff]')
 
 
 def _no_constant(name: str) -> NoReturn:
@@ -29,6 +32,11 @@ def loads(text: str) -> Any:
         return _decode(text)
     except UnicodeEncodeError:
         return json.loads(text, parse_constant=_no_constant)
+    except msgspec.DecodeError:
+        if not _SURROGATE_ESCAPE.search(text):
+            raise
+        # msgspec refuses an escaped lone surrogate (`"\ud800"`); a raw one is taken, so this is too.
+        return json.loads(text, parse_constant=_no_constant)
 
 
 def dumps(value: Any) -> str:
@@ -41,8 +49,8 @@ def dumps(value: Any) -> str:
 
 def escape(text: str) -> str:
     """``text`` as the inside of a JSON string."""
-    if text.isprintable() and '"' not in text and "\\" not in text:
-        return text  # nothing to escape (the common case, and a cheap test)
+    if _NEEDS_ESCAPE.search(text) is None:
+        return text  # nothing to escape: the common case
     return dumps(text)[1:-1]
 
 

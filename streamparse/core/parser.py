@@ -23,7 +23,7 @@ from .jsontext import RawText
 from .message import Message, MessageBuilder
 from .schema import ToolSchemas, tool_schemas
 from .readers import Context, Reader
-from .readers.base import first_non_space
+from .readers.base import MAX_HOLD, first_non_space
 from .values import ValueEvents
 
 Tools = Union[Sequence[Mapping[str, Any]], ToolSchemas]
@@ -97,7 +97,7 @@ class Parser:
             assert transition is not None  # reasoning_opener() found it acceptable here
             self._shift(mode, transition, opener, [])
             self._lead = opener
-            self._plain = None
+            self._plain = self._quick = None  # until the lead is decided, every piece goes through _run
 
     # -- the two entry points ------------------------------------------------
 
@@ -173,7 +173,7 @@ class Parser:
                 rest = s[j:]
                 if rest.startswith(self._lead):
                     pos = j + len(self._lead)
-                elif self._lead.startswith(rest) and not at_end:
+                elif self._lead.startswith(rest) and not at_end and j - pos <= MAX_HOLD:
                     self._held = s[pos:]
                     return
                 self._lead = None
@@ -227,7 +227,7 @@ class Parser:
         if transition.ends_call:
             calls.end(out)
         node = transition.target
-        if mode.terminal == "REASONING":
+        if mode.reader.reasoning:
             # A reasoning block left through a literal that opens something else (a call) is over;
             # its own closer, if it still comes, is markup.
             self._drop = mode.closers if transition.opener else frozenset()
@@ -236,7 +236,7 @@ class Parser:
             raw.reset()
             raw.append(literal)
         self._enter(node, literal, strict=not literal)
-        if calls.waiting and "ID" not in node.contents:
+        if calls.waiting and not node.expects_id:
             calls.start(out)
 
     def _enter(self, node: Node, opening: str, strict: bool) -> None:
@@ -252,16 +252,18 @@ class Parser:
 
     def _set_mode(self, mode: Mode, opening: str) -> Mode:
         """Read ``mode``'s content from here (the mode as it is used: dropping closers where due)."""
-        if self._drop and mode.terminal == "TEXT":
+        if self._drop and mode.reader.visible:
             mode = mode.dropping(self._drop)
         self._mode = mode
         self._reader = reader = mode.reader(mode, self._ctx, opening)
-        self._quick = reader.quick if self._lead is None else None
+        # The fast paths skip _run: not while a leading opener is being watched for.
+        fast = self._lead is None
+        self._quick = reader.quick if fast else None
         if mode.structure:
             self._plain = None
         else:
             self._ctx.raw.reset()
-            self._plain = mode.plain if self._lead is None else None
+            self._plain = mode.plain if fast else None
             self._first = mode.first
         return mode
 

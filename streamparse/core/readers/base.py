@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from ..formats import Mode
 
 _SPACE = " \t\r\n"
+MAX_HOLD = 256
+"""Whitespace held back while what follows is undecided; a longer run is decided as if the stream ended
+there, so a model looping on blank lines costs linear time, not quadratic."""
 
 
 class Context:
@@ -61,6 +64,12 @@ class Reader:
     """Any text can be this content (so what follows a literal never has to be checked)."""
     self_ending: ClassVar[bool] = False
     """The reader knows where its content ends without a literal (a JSON value's last brace)."""
+    visible: ClassVar[bool] = False
+    """The content is the visible text (where a reasoning block's dropped closer is watched for)."""
+    reasoning: ClassVar[bool] = False
+    """The content is reasoning (a call opened inside it ends it)."""
+    gives_id: ClassVar[bool] = False
+    """The content is a call's id: a call named before it is announced once its id is known."""
     confirms: ClassVar[bool] = True
     """The content may hold text that looks like a literal, so a literal after it counts only where
     what follows can continue the grammar (a name or a key cannot: their literals always count)."""
@@ -121,6 +130,31 @@ class Reader:
     quick: ClassVar[None] = None
     """Or a method ``quick(piece) -> events | None`` that handles a piece wholly when it can (the common
     case of a reader, cheaply) and returns None when ``scan`` must."""
+
+    def between(self, s: str, i: int, may_end: bool, more: str = "") -> tuple[int, str | None, int]:
+        """At the top level of a structured content, before ``s[i]``: whitespace, then what decides.
+
+        Returns ``(j, None, -1)`` when ``s[j]``, past the whitespace, is the
+        caller's to read (always when it is one of ``more``, the characters
+        that continue this content); otherwise a result for :meth:`scan`: a
+        literal, the whitespace held while what follows is undecided, or
+        (``may_end``: a value ended and other content may follow it with no
+        literal between) the content ended by itself before the whitespace,
+        which goes with the text that follows.
+        """
+        n = len(s)
+        j = first_non_space(s, i)
+        hold = may_end and j - i <= MAX_HOLD
+        if j == n:
+            return (i, None, n) if hold else (n, None, n)
+        m = self.mode.match(s, j)
+        if m is not None:
+            if m.lastgroup == "part":
+                return (i if hold else j), None, n
+            return j, m.group(), m.end()
+        if may_end and s[j] not in more:
+            return i, "", i
+        return j, None, -1
 
     def take(self, text: str, out: list[Event]) -> None:
         """Content text (also a literal that turned out to be content)."""

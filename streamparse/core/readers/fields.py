@@ -91,6 +91,7 @@ class IdReader(_Piece):
     """
 
     __slots__ = ()
+    gives_id = True
 
     @classmethod
     def opens(cls, s: str, i: int, at_end: bool) -> bool | None:

@@ -91,18 +91,11 @@ class JsonArgsReader(Reader):
                 i = q + 1
                 continue
             if self._depth == 0:
-                space = i
-                i = first_non_space(s, i)
-                if i == n:
-                    return (space, None, n) if self._done and self._self_end else (n, None, n)
-                m = self.mode.match(s, i)
-                if m is not None:
-                    if m.lastgroup == "lit":
-                        return i, m.group(), m.end()
-                    return (space if self._done and self._self_end else i), None, n
+                stop, literal, end = self.between(s, i, self._done and self._self_end and not self._junk)
+                if end >= 0:
+                    return stop, literal, end
+                i = stop
                 if self._done or self._junk:
-                    if self._done and self._self_end and not self._junk:
-                        return space, "", space  # text after the arguments: the content ended
                     self._junk = True
                     m = search(s, i)
                     if m is None:

@@ -18,7 +18,6 @@ import enum
 import re
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 
 from ..events import Event, InvalidKind, ToolCallDelta
 from ..jsontext import StringDecoder, loads
@@ -34,7 +33,6 @@ _ARGS_KEYS = ("arguments", "parameters")
 _CLAIM_FIRST_KEYS = (_NAME_KEY, "type", *_ARGS_KEYS)
 _CLAIM_WINDOW = 1024  # how far a bare JSON value is searched for a call's keys (see `claims`)
 _CLAIM_TOKEN = re.compile(r'(?P<str>"(?:[^"\\]|\\.)*")|(?P<cut>"(?:[^"\\]|\\.)*\\?\Z)|[{}\[\]:,]|[^\s"{}\[\]:,]+')
-_decode = msgspec.json.decode
 
 
 class _Expect(enum.IntEnum):
@@ -142,7 +140,7 @@ class JsonCallsReader(Reader):
 
     __slots__ = (
         "_depth", "_in_string", "_escape", "_array", "_obj", "_capture", "_capturing",
-        "_values", "_value_start", "_junk", "_failed", "_self_end", "_plain", "_streaming", "_raw",
+        "_values", "_elements", "_junk", "_failed", "_self_end", "_plain", "_streaming", "_raw",
     )
     self_ending = True
 
@@ -156,7 +154,7 @@ class JsonCallsReader(Reader):
         self._capture: list[str] = []  # raw contents of a key, name or id string
         self._capturing = False
         self._values = 0  # top-level JSON values seen
-        self._value_start = -1
+        self._elements = 0  # call objects in the current top-level array
         self._junk: str | None = None  # past text that is not JSON: only a literal matters now
         self._failed: str | None = None  # why a call object failed: reported once its text is whole
         self._self_end = mode.self_end() is not None
@@ -242,8 +240,8 @@ class JsonCallsReader(Reader):
             self.content = True
         self._plain = self._in_string and not self._capturing and literal is None
         self._streaming = None
-        if self._plain and obj is not None and obj.index >= 0 and obj.kind == _Args.OBJECT and obj.args_end < 0:
-            self._streaming = obj
+        if self._plain and obj is not None and obj.index >= 0 and obj.kind <= _Args.STRING and obj.args_end < 0:
+            self._streaming = obj if obj.args_start >= 0 else None
         return stop, literal, end
 
     def quick(self, piece: str) -> list[Event] | None:  # type: ignore[override]
@@ -262,7 +260,19 @@ class JsonCallsReader(Reader):
         if len(small) >= 256:
             raw._merge()
         obj = self._streaming  # its `sent` catches up at the next scan
-        return [] if obj is None else [ToolCallDelta(index=obj.index, arguments=piece)]
+        if obj is None:
+            return []
+        if obj.kind == _Args.STRING:  # arguments written as a JSON string: stream them decoded
+            assert obj.decoder is not None
+            try:
+                piece = obj.decoder.feed(piece)
+            except ValueError:
+                obj.kind = _Args.OTHER  # not a valid string: the object fails to decode at its end
+                self._streaming = None
+                return []
+            if not piece:
+                return []
+        return [ToolCallDelta(index=obj.index, arguments=piece)]
 
     def take(self, text: str, out: list[Event]) -> None:
         """A literal that is not one here: outside JSON, it is text that does not belong."""
@@ -279,17 +289,18 @@ class JsonCallsReader(Reader):
     def _finish(self, out: list[Event], kind: InvalidKind) -> None:
         """The block is over: report what was not a valid call."""
         calls = self.ctx.calls
-        if self._in_string or self._depth:
+        if self._junk is not None:  # one report from the first thing that went wrong to the block's end
+            reason, self._failed = self._failed or self._junk, None
+            calls.fail(reason, out)
+        elif self._in_string or self._depth:
             self._flush(out)
             if self._obj is not None:
                 calls.current()
             calls.fail("tool call block ended inside JSON", out, kind)
-            return
-        self._flush(out)
-        if self._junk is not None:
-            calls.fail(self._junk, out)
-        elif not self._values:
-            calls.fail("tool call block holds no call", out, kind)
+        else:
+            self._flush(out)
+            if not self._values:
+                calls.fail("tool call block holds no call", out, kind)
 
     # -- scanning ------------------------------------------------------------
 
@@ -298,7 +309,7 @@ class JsonCallsReader(Reader):
         mode = self.mode
         search = mode.search
         match = mode.match
-        deep, level = patterns(mode)
+        deep, level, array = patterns(mode)
         while i < n:
             if self._in_string:
                 i = self._string(s, i, base, out)
@@ -312,39 +323,57 @@ class JsonCallsReader(Reader):
                 return m.start(), None, n
             depth = self._depth
             if depth == 0:
-                space = i
-                i = first_non_space(s, i)
-                if i == n:
-                    if self._values and self._self_end:
-                        return space, None, n  # hold the whitespace: what follows says whose it is
-                    break
-                m = match(s, i)
-                if m is not None:
-                    if m.lastgroup == "lit":
-                        return i, m.group(), m.end()
-                    return (space if self._values and self._self_end else i), None, n
+                stop, literal, end = self.between(s, i, bool(self._values) and self._self_end, "{[")
+                if end >= 0:
+                    if literal == "":
+                        self._flush(out, base + stop)
+                    return stop, literal, end
+                i = stop
                 c = s[i]
                 if c == "{" or c == "[":
                     self._flush(out, base + i)
                     self._values += 1
-                    self._value_start = base + i
+                    self._elements = 0
                     self._array = c == "["
                     self._depth = 1
                     if c == "{":
                         self._obj = _Object(base + i, 1)
                         self.ctx.calls.current()
                     i += 1
-                elif self._values and self._self_end:
-                    self._flush(out, base + space)
-                    return space, "", space  # text after the calls: the content ended
                 else:
                     self._junk = "unexpected text in a tool call block"
+                continue
+            if depth == 1 and self._array and self._obj is None:
+                # Between an array's elements: only whitespace, commas and call objects belong here.
+                m = array(s, i)
+                if m is None:
+                    return n, None, n
+                group = m.lastgroup
+                if group == "lit":
+                    return m.start(), m.group(), m.end()
+                if group == "part":
+                    return m.start(), None, n
+                i = m.end()
+                c = s[i - 1]
+                if c == "{":
+                    self._flush(out, base + i - 1)
+                    self._depth = 2
+                    self._elements += 1
+                    self._obj = _Object(base + i - 1, 2)
+                    self.ctx.calls.current()
+                elif c == "]":
+                    self._depth = 0
+                    self._end_top(base + i, s, base, out)
+                else:  # anything else where an element should be: the block is not calls
+                    self._junk = "tool call array holds something that is not an object"
                 continue
             obj = self._obj
             # `here`: the call object whose own level we are at (keys, `:`, `,`), if any.
             here = obj if obj is not None and depth == obj.depth else None
             if here is not None and here.expect == _Expect.VALUE:
                 i = self._value(s, i, base, here)
+                if i < 0:
+                    return -1 - i, None, n
                 continue
             m = (deep if here is None else level)(s, i)
             if m is None:
@@ -364,9 +393,6 @@ class JsonCallsReader(Reader):
                 self._capturing = here is not None and here.expect == _Expect.KEY
             elif c == "{" or c == "[":
                 self._depth = depth + 1
-                if c == "{" and obj is None and self._array and depth == 1:
-                    self._obj = _Object(base + i - 1, 2)
-                    self.ctx.calls.current()
             elif here is not None and c == ":":
                 if here.expect == _Expect.COLON:
                     here.expect = _Expect.VALUE
@@ -382,8 +408,6 @@ class JsonCallsReader(Reader):
                     self._end_call(here, base + i, s, base, out)
                 elif obj is not None and depth - 1 == obj.depth and obj.expect == _Expect.IN_VALUE:
                     self._end_value(obj, base + i)
-                elif depth == 1:
-                    self._end_top(base + i, s, base, out)
         return n, None, n
 
     def _value(self, s: str, i: int, base: int, obj: _Object) -> int:
@@ -392,9 +416,12 @@ class JsonCallsReader(Reader):
         i = first_non_space(s, i)
         if i == n:
             return n
-        if self.mode.match(s, i) is not None:
-            # A literal, or the start of one, where a value should begin (a format's literals may
-            # start with `[` or `{`): the level scan decides, never as a bracket.
+        m = self.mode.match(s, i)
+        if m is not None:
+            if m.lastgroup == "part":
+                return -1 - i  # the start of a literal: hold it until it is decided
+            # A literal where a value should begin (a format's literals may start with `[` or `{`):
+            # the level scan takes it, never as a bracket.
             obj.expect = _Expect.IN_VALUE
             return i
         c = s[i]
@@ -505,16 +532,15 @@ class JsonCallsReader(Reader):
             decoded = loads(self.ctx.raw.slice(obj.start, end))
             if obj.args_again and isinstance(decoded, dict) and obj.args_key:
                 # A repeated key: decoding kept the last value, but the first is the one streamed.
-                decoded[obj.args_key] = loads(self.ctx.raw.slice(obj.args_start, obj.args_end))
-                if obj.kind == _Args.STRING:
-                    decoded[obj.args_key] = loads(f'"{self.ctx.raw.slice(obj.args_start, obj.args_end)}"')
+                first = self.ctx.raw.slice(obj.args_start, obj.args_end)
+                decoded[obj.args_key] = loads(f'"{first}"' if obj.kind == _Args.STRING else first)
             result = _check_call(decoded, obj.args_key)
         except (ValueError, RecursionError) as exc:
             result = f"tool call is not valid JSON: {exc}"
         if not isinstance(result, str) and obj.index < 0:
             self._start(obj, result[0], out)
         if obj.index >= 0:
-            if obj.kind != _Args.EMPTY and obj.args_end > obj.sent:
+            if obj.args_start >= 0 and obj.kind != _Args.EMPTY and obj.args_end > obj.sent:
                 self._send_args(obj, obj.args_end, out)
             if not isinstance(result, str) and (obj.kind in (_Args.NONE, _Args.EMPTY) or not result[1] and obj.kind == _Args.STRING):
                 out.append(ToolCallDelta(index=obj.index, arguments="{}"))
@@ -526,23 +552,11 @@ class JsonCallsReader(Reader):
             self._end_top(end, s, base, out)
 
     def _end_top(self, end: int, s: str, base: int, out: list[Event]) -> None:
-        """A top-level value closed; an array must hold call objects only."""
-        if not self._array:
-            return
-        self._array = False
-        text = self.ctx.raw.slice(self._value_start, end)
-        try:
-            try:
-                objects = [bytes(item)[:1] == b"{" for item in _decode(text, type=list[msgspec.Raw])]
-            except UnicodeEncodeError:
-                objects = [isinstance(item, dict) for item in loads(text)]
-        except (ValueError, RecursionError):
-            self._failed = self._failed or "tool call array is not valid JSON"
-            return
-        if not objects:
-            self._failed = self._failed or "tool call array is empty"
-        elif not all(objects):
-            self._failed = self._failed or "tool call array holds something that is not an object"
+        """A top-level value closed; an array must hold call objects (anything else made it junk)."""
+        if self._array:
+            self._array = False
+            if not self._elements:
+                self._failed = self._failed or "tool call array is empty"
 
     def _flush(self, out: list[Event], upto: int = -1) -> None:
         """Report a call object that failed, now that its text is complete (up to ``upto``)."""
@@ -551,13 +565,15 @@ class JsonCallsReader(Reader):
             self.ctx.calls.fail(reason, out, upto=upto)
 
 
-def patterns(mode: Mode) -> tuple[Any, Any]:
-    """Searches for the next thing that matters inside JSON: below a call object's level (`deep`: whole
-    strings skipped in one match) and at it (`level`: also `,` and `:`), literals included."""
+def patterns(mode: Mode) -> tuple[Any, Any, Any]:
+    """Searches for the next thing that matters inside JSON, literals included: below a call object's
+    level (`deep`: whole strings skipped in one match), at it (`level`: also `,` and `:`), and between
+    an array's elements (`array`: any character but whitespace and `,`)."""
     found = mode.cache.get("json")
     if found is None:
         head = mode.head
         deep = re.compile(head + r'|(?P<str>"[^"\\]*(?:\\.[^"\\]*)*")|["{}\[\]]', re.S).search
         level = re.compile(head + r'|["{}\[\],:]').search
-        found = mode.cache["json"] = (deep, level)
+        array = re.compile(head + r"|[^\s,]").search
+        found = mode.cache["json"] = (deep, level, array)
     return found

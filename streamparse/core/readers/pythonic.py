@@ -109,29 +109,19 @@ class PythonCallsReader(Reader):
             at = self._at
             if self._junk or at in (_At.LIST, _At.CALL, _At.ARG, _At.NEXT_ARG, _At.NEXT_CALL, _At.DONE, _At.OPEN, _At.EQUALS):
                 # Between tokens: a literal may come (outside values only).
-                j = first_non_space(s, i)
-                if j == n:
-                    if at == _At.DONE and self._self_end:
-                        return i, None, n  # after the list: whose whitespace this is depends on what follows
-                    raw.append(s[i:])
-                    return n, None, n
-                m = self.mode.match(s, j)
-                if m is not None:
-                    if m.lastgroup == "part":  # held, with the whitespace before it: what follows decides
-                        return (i if at == _At.DONE and self._self_end else j), None, n
-                    raw.append(s[i:j])
-                    return j, m.group(), m.end()
-                if at == _At.DONE and self._self_end:
-                    return i, "", i  # text after the list: the content ended
+                stop, literal, end = self.between(s, i, at == _At.DONE and self._self_end and not self._junk)
+                if end >= 0:
+                    raw.append(s[i:stop])
+                    return stop, literal, end
+                raw.append(s[i:stop])
+                i = stop
                 if self._junk:
-                    m = self.mode.search(s, j)
+                    m = self.mode.search(s, i)
                     stop = m.start() if m is not None else n
                     raw.append(s[i:stop])
                     if m is None:
                         return n, None, n
                     return (stop, m.group(), m.end()) if m.lastgroup == "lit" else (stop, None, n)
-                raw.append(s[i:j])
-                i = j
             c = s[i]
             step = self._step(s, i, c, out)
             raw.append(s[i:step])

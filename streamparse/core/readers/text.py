@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from ..events import Event, ReasoningDelta, TextDelta
-from .base import Context, Reader, first_non_space
+from .base import Context, Reader, holds_none
 
 if TYPE_CHECKING:
     from ..formats import Mode
@@ -24,13 +24,16 @@ class _PlainReader(Reader):
     plain: ClassVar[type[TextDelta] | type[ReasoningDelta]]
 
     def quick(self, piece: str) -> list[Event] | None:  # type: ignore[override]
-        for c in self.mode.firsts:
-            if c in piece:
-                return None
+        if not holds_none(piece, self.mode.firsts):
+            return None
         if not piece:
             return []
         self.content = True
         return [self.plain(text=piece)]
+
+    def take(self, text: str, out: list[Event]) -> None:
+        self.content = True
+        out.append(self.plain(text=text))
 
 
 class TextReader(_PlainReader):
@@ -38,10 +41,7 @@ class TextReader(_PlainReader):
 
     __slots__ = ()
     event = plain = TextDelta
-
-    def take(self, text: str, out: list[Event]) -> None:
-        self.content = True
-        out.append(TextDelta(text=text))
+    visible = True
 
 
 class ReasoningReader(_PlainReader):
@@ -49,10 +49,7 @@ class ReasoningReader(_PlainReader):
 
     __slots__ = ()
     event = plain = ReasoningDelta
-
-    def take(self, text: str, out: list[Event]) -> None:
-        self.content = True
-        out.append(ReasoningDelta(text=text))
+    reasoning = True
 
 
 class SeparatorReader(Reader):
@@ -82,17 +79,11 @@ class SeparatorReader(Reader):
     def scan(self, s: str, pos: int, out: list[Event]) -> tuple[int, str | None, int]:
         if self._junk or not self._self_end:
             return super().scan(s, pos, out)
-        i = first_non_space(s, pos)
-        if i == len(s):
-            return pos, None, len(s)  # whose whitespace this is depends on what follows
-        m = self.mode.match(s, i)
-        if m is None:
-            return pos, "", pos  # text: the block ended, and the whitespace goes with the text
-        if i > pos:
-            self.take(s[pos:i], out)
-        if m.lastgroup == "part":
-            return i, None, i
-        return i, m.group(), m.end()
+        # Text after the whitespace ends the block, and the whitespace goes with that text.
+        stop, literal, end = self.between(s, pos, True)
+        if stop > pos:
+            self.take(s[pos:stop], out)
+        return stop, literal, end
 
 
     def take(self, text: str, out: list[Event]) -> None:
