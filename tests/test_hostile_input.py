@@ -123,3 +123,15 @@ def test_fuzzed_mixes_never_lose_a_call() -> None:
     events = three_ways("noise <tool_ca" + " x " + call + " {[ junk")
     assert [e.arguments for e in events if isinstance(e, ToolCallEnd)] == [{"a": [1, "</tool_call>"]}]
     assert json.loads("".join(e.arguments for e in events if isinstance(e, ToolCallDelta))) == {"a": [1, "</tool_call>"]}
+
+
+@pytest.mark.parametrize("fmt,head", [
+    ("hermes", '<tool_call>{"name": "f", "arguments": {"a": "'),
+    ("kimi_k2", '<|tool_calls_section_begin|><|tool_call_begin|>functions.f:0<|tool_call_argument_begin|>{"a": "'),
+    ("qwen3_coder", "<tool_call>\n<function=f>\n<parameter=a>\nx"),
+    ("hermes", "Hello"),
+])
+def test_an_empty_delta_gives_no_event_wherever_it_comes(fmt: str, head: str) -> None:
+    parser = Parser(fmt)
+    parser.feed(head)
+    assert parser.feed("") == []

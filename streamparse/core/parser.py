@@ -105,12 +105,12 @@ class Parser:
         """Parse the next piece of the stream; returns the events it completed."""
         if self._closed:
             raise UsageError("feed() after close()")
+        if not text:
+            return []  # servers do send empty deltas
         if not self._held:
             plain = self._plain
             if plain is not None:
                 if self._first not in text:  # type: ignore[operator]
-                    if not text:
-                        return []
                     # Plain text with no literal's first character: the whole piece is content.
                     self._reader.content = True
                     return [plain(text=text)]
@@ -120,8 +120,6 @@ class Parser:
                     events = quick(text)  # e.g. a piece wholly inside a JSON string
                     if events is not None:
                         return events if self._values is None else self._values.insert(events)
-        if not text:
-            return []
         out: list[Event] = []
         self._run(text, out, False)
         return out if self._values is None else self._values.insert(out)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..events import Event, InvalidKind
+from ..events import Event, InvalidKind, ToolCallDelta
 from ..jsontext import loads
 from .base import Context, Reader, first_non_space
 from .json_calls import patterns, string_end
@@ -57,6 +57,9 @@ class JsonArgsReader(Reader):
         raw = self.ctx.raw
         raw.append(piece)
         self._sent = raw.length
+        call = self.ctx.calls.call
+        if call is not None and call.started:  # the common case, inlined
+            return [ToolCallDelta(index=call.index, arguments=piece)]
         out: list[Event] = []
         self.ctx.calls.fragment(piece, out)
         return out
