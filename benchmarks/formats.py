@@ -1,6 +1,6 @@
 """Per-format parser cost: every shipped format, text and one large call, per 4-character delta.
 
-    python benchmarks/formats.py                  # table on stdout + section in RESULTS.md
+    python benchmarks/formats.py                  # table on stdout + section in RESULTS.md (parser.py includes the table too)
     python benchmarks/formats.py --quick          # 4 KB and 64 KB only, shorter budgets
     python benchmarks/formats.py --baseline DIR   # also Hermes with the streamparse checked out in DIR
 

@@ -739,7 +739,30 @@ def main(argv: list[str] | None = None) -> int:
     loads_us = json_loads_per_chunk(next(s for s in streams if s.key == "calls"))
     env = environment("streamparse-llm", "msgspec", "lark", "jiter", "partial-json-parser", "openai", "pydantic")
     text = report(cells, budget_s=args.budget, skip_after_s=args.skip_after, loads_us=loads_us, env=env)
+    log("every format ...")
+    text += "\n" + every_format(args.budget)
     return publish("parser.py", text, args, t0)
+
+
+def every_format(budget_s: float) -> str:
+    """The per-format table (``benchmarks/formats.py``, which also compares Hermes with an older checkout)."""
+    import formats
+    from streamparse import available_formats
+
+    rows = {}
+    for fmt in available_formats():
+        rows[fmt] = formats.run_format(fmt, formats.SIZES, min(budget_s, 0.5))
+        log(f"  {fmt}: worst {max(rows[fmt].values()):.2f} µs per delta")
+    return "\n".join(
+        [
+            "### Every format: CPU µs per 4-character delta",
+            "",
+            "Each format's own markup (written by its grammar's templates): 64 KB of prose with no call, and one",
+            "call whose `content` argument is 4 KB, 64 KB or 1 MB of each kind. Target: ≤ 2 µs everywhere, flat.",
+            "",
+            formats.table(rows, formats.SIZES),
+        ]
+    )
 
 
 if __name__ == "__main__":
