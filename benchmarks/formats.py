@@ -129,7 +129,7 @@ def table(rows: dict[str, dict[str, float]], sizes: dict[str, int]) -> str:
         "|---|" + "---:|" * (len(columns) + 2),
     ]
     for fmt, row in rows.items():
-        small, large = min(sizes), max(sizes, key=sizes.__getitem__)
+        small, large = min(sizes, key=sizes.__getitem__), max(sizes, key=sizes.__getitem__)
         flat = max(row[f"{k} {large}"] / row[f"{k} {small}"] for k in KINDS)
         worst = max(row.values())
         cells = " | ".join(f"{row[c]:.2f}" for c in columns)
