@@ -14,7 +14,7 @@ _encode = msgspec.json.encode
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _HEX = frozenset("0123456789abcdefABCDEF")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f\u2028\u2029\ud800-\udfff]')
+_needs_escape = re.compile(r'["\\\x00-\x1f\x7f\u2028\u2029\ud800-\udfff]').search
 
 
 def _no_constant(name: str) -> NoReturn:
@@ -49,7 +49,7 @@ def dumps(value: Any) -> str:
 
 def escape(text: str) -> str:
     """``text`` as the inside of a JSON string."""
-    if _NEEDS_ESCAPE.search(text) is None:
+    if _needs_escape(text) is None:
         return text  # nothing to escape: the common case
     return dumps(text)[1:-1]
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 from ..events import Event, ToolCallDelta
 from ..jsontext import escape
 from ..raw_values import Policy
-from .base import Context, Reader, first_non_space, holds_none
+from .base import Context, Reader, first_non_space
 
 if TYPE_CHECKING:
     from ..formats import Mode
@@ -34,23 +34,25 @@ def name_error(name: str) -> str | None:
 
 
 class _Piece(Reader):
-    """A piece of text kept whole until its literal ends it."""
+    """A piece of text kept whole until its literal ends it (in the block's raw text, from ``_start``)."""
 
-    __slots__ = ("_parts",)
+    __slots__ = ("_raw", "_start", "_end")
     confirms = False
 
     def __init__(self, mode: Mode, ctx: Context, opening: str) -> None:
         super().__init__(mode, ctx, opening)
-        self._parts: list[str] = []
+        self._raw = ctx.raw
+        self._start = self._end = ctx.raw.length  # the literal that ends it follows in the raw text
 
     def take(self, text: str, out: list[Event]) -> None:
         self.content = True
-        self.ctx.raw.append(text)
-        self._parts.append(text)
+        raw = self._raw
+        raw.append(text)
+        self._end = raw.length
 
     @property
     def text(self) -> str:
-        return "".join(self._parts)
+        return self._raw.slice(self._start, self._end)
 
 
 class NameReader(_Piece):
@@ -140,7 +142,7 @@ class ValueReader(_Piece):
     A value that is a string whatever its text streams as it arrives.
     """
 
-    __slots__ = ("_streams",)
+    __slots__ = ("_streams", "_firsts")
     any_text = True
     confirms = True
     data = True
@@ -149,6 +151,7 @@ class ValueReader(_Piece):
     def __init__(self, mode: Mode, ctx: Context, opening: str) -> None:
         super().__init__(mode, ctx, opening)
         self._streams = ctx.calls.streams(self.policy)
+        self._firsts = mode.firsts
 
     def take(self, text: str, out: list[Event]) -> None:
         super().take(text, out)
@@ -157,11 +160,17 @@ class ValueReader(_Piece):
 
     def quick(self, piece: str) -> list[Event] | None:  # type: ignore[override]
         """A piece that cannot hold (the start of) a literal: all of it is value text."""
-        if not holds_none(piece, self.mode.firsts):
-            return None
+        for c in self._firsts:
+            if c in piece:
+                return None
         self.content = True
-        self.ctx.raw.append(piece)
-        self._parts.append(piece)
+        raw = self._raw  # RawText.append, inlined: this runs once per piece
+        small = raw._small
+        small.append(piece)
+        raw.length += len(piece)
+        self._end = raw.length
+        if len(small) >= 256:
+            raw._merge()
         if not self._streams:
             return []
         call = self.ctx.calls.call

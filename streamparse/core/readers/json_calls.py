@@ -262,10 +262,10 @@ class JsonCallsReader(Reader):
         obj = self._streaming  # its `sent` catches up at the next scan
         if obj is None:
             return []
-        if obj.kind == _Args.STRING:  # arguments written as a JSON string: stream them decoded
-            assert obj.decoder is not None
+        decoder = obj.decoder
+        if decoder is not None:  # arguments written as a JSON string: stream them decoded
             try:
-                piece = obj.decoder.feed(piece)
+                piece = decoder.feed(piece)
             except ValueError:
                 obj.kind = _Args.OTHER  # not a valid string: the object fails to decode at its end
                 self._streaming = None
