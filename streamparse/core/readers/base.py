@@ -16,7 +16,7 @@ from re import Pattern
 from typing import TYPE_CHECKING, ClassVar
 
 from ..assembler import Assembler
-from ..events import Event
+from ..events import Event, InvalidKind
 from ..jsontext import RawText
 
 if TYPE_CHECKING:
@@ -184,3 +184,17 @@ class Reader:
     def cut_off(self, out: list[Event]) -> None:
         """The stream ended inside this content (after :meth:`close` took what was held back)."""
         self.end(out)
+
+
+class BlockReader(Reader):
+    """A structured reader that reports how its content ended once: malformed at a
+    literal, truncated at the stream's end."""
+
+    def end(self, out: list[Event]) -> None:
+        self._finish(out, "malformed")
+
+    def cut_off(self, out: list[Event]) -> None:
+        self._finish(out, "truncated")
+
+    def _finish(self, out: list[Event], kind: InvalidKind) -> None:
+        raise NotImplementedError

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 
 from ..events import Event, InvalidKind, ToolCallDelta
 from ..jsontext import loads
-from .base import Context, Reader, first_non_space
+from .base import BlockReader, Context, first_non_space
 from .json_calls import patterns, string_end
 
 if TYPE_CHECKING:
     from ..formats import Mode
 
 
-class JsonArgsReader(Reader):
+class JsonArgsReader(BlockReader):
     """One JSON object of arguments; ends by itself at its last brace when other content may follow."""
 
     __slots__ = ("_depth", "_in_string", "_escape", "_start", "_sent", "_done", "_junk", "_self_end")
@@ -156,12 +156,6 @@ class JsonArgsReader(Reader):
             calls.end(out, value if isinstance(value, dict) else None, end)
         elif isinstance(value, dict):
             calls.decoded(value)
-
-    def end(self, out: list[Event]) -> None:
-        self._finish(out, "malformed")
-
-    def cut_off(self, out: list[Event]) -> None:
-        self._finish(out, "truncated")
 
     def _finish(self, out: list[Event], kind: InvalidKind) -> None:
         """The content is over; where the call has a closing literal, that literal (or the stream's end) ends it."""

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..events import Event, InvalidKind, ToolCallDelta
 from ..jsontext import StringDecoder, loads
-from .base import Context, Reader, first_non_space
+from .base import BlockReader, Context, first_non_space
 
 if TYPE_CHECKING:
     from ..formats import Mode
@@ -135,7 +135,7 @@ def _check_call(obj: Any, args_key: str | None) -> tuple[str, dict[str, Any]] | 
     return name, args
 
 
-class JsonCallsReader(Reader):
+class JsonCallsReader(BlockReader):
     """Reads JSON tool calls; ends by itself after a value when other content may follow it."""
 
     __slots__ = (
@@ -279,12 +279,6 @@ class JsonCallsReader(Reader):
         super().take(text, out)
         self._flush(out)
         self._junk = self._junk or "unexpected text in a tool call block"
-
-    def end(self, out: list[Event]) -> None:
-        self._finish(out, "malformed")
-
-    def cut_off(self, out: list[Event]) -> None:
-        self._finish(out, "truncated")
 
     def _finish(self, out: list[Event], kind: InvalidKind) -> None:
         """The block is over: report what was not a valid call."""

@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..events import Event, InvalidKind
-from .base import Context, Reader, first_non_space
+from .base import BlockReader, Context, first_non_space
 
 if TYPE_CHECKING:
     from ..formats import Mode
@@ -37,7 +37,7 @@ def _patterns(mode: Mode, quote: str) -> re.Pattern[str]:
     return found
 
 
-class LiteralArgsReader(Reader):
+class LiteralArgsReader(BlockReader):
     """One literal object of arguments; ends by itself at its last brace when other content may follow."""
 
     __slots__ = ("_quote", "_depth", "_in_string", "_member", "_done", "_junk", "_self_end")
@@ -166,17 +166,11 @@ class LiteralArgsReader(Reader):
             return
         calls.member(key, value, out)
 
-    def end(self, out: list[Event]) -> None:
-        self._finish(out, "malformed")
-
     def close(self, held: str, out: list[Event]) -> str:
         if self._in_string:  # the start of a delimiter, cut off inside a string: the call's text
             self.ctx.raw.append(held)
             held = ""
         return super().close(held, out)
-
-    def cut_off(self, out: list[Event]) -> None:
-        self._finish(out, "truncated")
 
     def _finish(self, out: list[Event], kind: InvalidKind) -> None:
         calls = self.ctx.calls

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..events import Event, InvalidKind
 from ..jsontext import loads
 from ..raw_values import jsonable
-from .base import Context, Reader, first_non_space
+from .base import BlockReader, Context, first_non_space
 
 if TYPE_CHECKING:
     from ..formats import Mode
@@ -56,7 +56,7 @@ def _literal(text: str) -> tuple[bool, Any]:
     return (data is not None or value is None), data
 
 
-class PythonCallsReader(Reader):
+class PythonCallsReader(BlockReader):
     """Reads a Python list of calls incrementally, a character class at a time."""
 
     __slots__ = ("_at", "_buf", "_key", "_depth", "_quote", "_escape", "_self_end", "_junk", "_closed")
@@ -292,12 +292,6 @@ class PythonCallsReader(Reader):
         if self.ctx.calls.call is not None:
             self.ctx.calls.taint(reason)
         return i
-
-    def end(self, out: list[Event]) -> None:
-        self._finish(out, "malformed")
-
-    def cut_off(self, out: list[Event]) -> None:
-        self._finish(out, "truncated")
 
     def _finish(self, out: list[Event], kind: InvalidKind) -> None:
         calls = self.ctx.calls
