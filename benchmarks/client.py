@@ -50,11 +50,8 @@ import contextlib
 import gc
 import io
 import json
-<<<<<<< HEAD
-=======
 import math
 import multiprocessing
->>>>>>> client
 import os
 import pstats
 import random
@@ -222,10 +219,6 @@ async def _serve(conn: Any, specs: list[Spec]) -> None:
         await resp.write_eof()
         return resp
 
-<<<<<<< HEAD
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", chat)
-=======
     async def _paced(resp: web.StreamResponse, paced: list[bytes], interval: float, tag: str) -> None:
         await resp.write(b"".join(paced[:PACED_OPENING]))
         go = barrier.go
@@ -239,9 +232,6 @@ async def _serve(conn: Any, specs: list[Spec]) -> None:
                 await asyncio.sleep(interval)
             await resp.write(event)
             barrier.written[tag] = barrier.written.get(tag, 0) + 1
-
-    async def cpu(request: web.Request) -> web.Response:
-        return web.Response(text=repr(time.process_time()))
 
     async def waiting(request: web.Request) -> web.Response:
         return web.Response(text=str(barrier.waiting))
@@ -257,16 +247,9 @@ async def _serve(conn: Any, specs: list[Spec]) -> None:
     _raise_fd_limit(8000)
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
-    app.router.add_get("/cpu", cpu)
     app.router.add_get("/waiting", waiting)
     app.router.add_get("/written", written)
     app.router.add_get("/go", go)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-    await site.start()
-    port = runner.addresses[0][1]
->>>>>>> client
     served = [Served(k, len(b), len(b.split(b"\n\n")) - 1) for k, b in bodies.items()]
     await serve(conn, app, lambda port: (port, served))
 
