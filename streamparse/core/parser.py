@@ -47,7 +47,7 @@ class Parser:
 
     __slots__ = (
         "_format", "_ctx", "_node", "_mode", "_reader", "_opening", "_strict", "_held", "_plain", "_first", "_quick",
-        "_drop", "_lead", "_closed", "_values",
+        "_fast", "_fast_quick", "_drop", "_lead", "_closed", "_values",
     )
 
     def __init__(
@@ -85,6 +85,9 @@ class Parser:
         self._closed = False
         self._values = ValueEvents() if values else None
         self._plain: type[Event] | None = None
+        # _plain (or _quick) once it took a piece and nothing is held back: the shortest paths.
+        self._fast: type[Event] | None = None
+        self._fast_quick: Callable[[str], list[Event] | None] | None = None
         self._first: str | None = None
         self._quick: Callable[[str], list[Event] | None] | None = None
         self._mode: Mode | None = None
@@ -103,6 +106,16 @@ class Parser:
 
     def feed(self, text: str) -> list[Event]:
         """Parse the next piece of the stream; returns the events it completed."""
+        fast = self._fast
+        if fast is not None:
+            if self._first not in text and text:  # type: ignore[operator]
+                return [fast(text=text)]
+        else:
+            quick = self._fast_quick
+            if quick is not None and text:
+                events = quick(text)
+                if events is not None:
+                    return events
         if self._closed:
             raise UsageError("feed() after close()")
         if not text:
@@ -113,13 +126,18 @@ class Parser:
                 if self._first not in text:  # type: ignore[operator]
                     # Plain text with no literal's first character: the whole piece is content.
                     self._reader.content = True
+                    self._fast = plain
                     return [plain(text=text)]
             else:
                 quick = self._quick
                 if quick is not None:
                     events = quick(text)  # e.g. a piece wholly inside a JSON string
                     if events is not None:
-                        return events if self._values is None else self._values.insert(events)
+                        if self._values is None:
+                            self._fast_quick = quick
+                            return events
+                        return self._values.insert(events)
+        self._fast = self._fast_quick = None  # the machine may change mode or hold text back
         out: list[Event] = []
         self._run(text, out, False)
         return out if self._values is None else self._values.insert(out)
@@ -129,6 +147,7 @@ class Parser:
         if self._closed:
             raise UsageError("close() called twice")
         self._closed = True
+        self._fast = self._fast_quick = None
         out: list[Event] = []
         held, self._held = self._held, ""
         if held:

@@ -81,22 +81,22 @@ class _Object:
         self.decoder: StringDecoder | None = None
 
 
+_STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
+
+
 def string_end(s: str, i: int, escape: bool) -> tuple[int, bool]:
     """Inside a JSON string from ``s[i]`` (``escape``: the last piece ended on a backslash):
     the index of its closing quote (-1: not in ``s``) and whether ``s`` ends on a backslash."""
-    n = len(s)
     if escape:
         i += 1  # the escaped character
-    q = s.find('"', i)
-    while True:
-        b = s.find("\\", i, n if q < 0 else q)
-        if b < 0:
-            return q, False
-        if b + 1 == n:
-            return -1, True
-        i = b + 2
-        if i > q >= 0:
-            q = s.find('"', i)
+    if "\\" not in s:
+        return s.find('"', i), False
+    j = _STRING_BODY.match(s, i).end()  # type: ignore[union-attr]  # it matches the empty string
+    if j == len(s):
+        return -1, False
+    if s[j] == '"':
+        return j, False
+    return -1, True  # a backslash, the last character
 
 
 def _json_string(raw: str) -> str | None:
