@@ -99,7 +99,9 @@ class Execution:
         "wall_start",
         "attempts",
         "send_ns",
-        "reads",
+        "first_read_ns",
+        "stamps",
+        "payloads",
         "now_ns",
         "calls",
         "stopping",
@@ -114,7 +116,10 @@ class Execution:
         self.wall_start = 0.0
         self.attempts = 0
         self.send_ns: int | None = None
-        self.reads: list[tuple[int, list[str]]] = []
+        # Flat, one entry per payload, so a read adds no object the garbage collector must track.
+        self.first_read_ns: int | None = None
+        self.stamps: list[int] = []  # the arrival of the read each payload came in
+        self.payloads: list[str] = []
         self.now_ns = 0  # the arrival of the read the stream's events now come from
         self.calls: dict[int, list[int | None]] = {}
         self.stopping = False  # the engine cancels it: a cancel is a record, not an error
@@ -129,7 +134,11 @@ class Execution:
 
     def read(self, stamp_ns: int, payloads: list[str]) -> None:
         self.now_ns = stamp_ns
-        self.reads.append((stamp_ns, payloads))
+        if self.first_read_ns is None:
+            self.first_read_ns = stamp_ns
+        if payloads:
+            self.payloads += payloads
+            self.stamps += [stamp_ns] * len(payloads)
 
     def begin(self, start_ns: int | None = None) -> None:
         """It has its concurrency slot (at ``start_ns``, default now)."""
@@ -176,56 +185,54 @@ class Execution:
         if not self.start_ns:  # stopped before it began: it starts and ends now
             self.begin(end_ns)
         origin = self.send_ns if self.send_ns is not None else self.start_ns
-        first_byte = ttfe = ttft = ttfot = finish = last_choice = done = None
+        first_byte = self.first_read_ns
+        ttfe = ttft = ttfot = finish = last_choice = done = None
         tokens: list[int] = []  # arrival of each token-bearing event
         counts: list[int] | None = []  # its tokens, from cumulative usage on every chunk
         usage: Usage | None = None
         finish_reason: str | None = None
         completed = 0  # completion tokens the usage so far reported
-        for stamp, payloads in self.reads:
-            if first_byte is None:
-                first_byte = stamp
-            for payload in payloads:
-                if payload == DONE:
-                    done = stamp
-                    continue
-                try:
-                    chunk = decode_payload(payload)
-                except msgspec.DecodeError:
-                    continue  # the stream failed on it: the record's error says so
-                if chunk.usage is not None:
-                    usage = chunk.usage
-                choices = chunk.choices
-                if not choices:
-                    continue
-                if ttfe is None:
-                    ttfe = stamp
-                last_choice = stamp
-                kind = 0
-                for choice in choices:
-                    delta = choice.delta
-                    if delta is not None:
-                        if delta.content:  # the common case, without a call
-                            kind = 2
-                        elif kind < 2:
-                            kind = max(kind, _output_kind(delta))
-                    if choice.finish_reason is not None:
-                        finish_reason = choice.finish_reason
-                        finish = stamp
-                if kind:
-                    if ttft is None:
-                        ttft = stamp
-                    if ttfot is None and kind == 2:
-                        ttfot = stamp
-                    tokens.append(stamp)
-                    cumulative = chunk.usage.completion_tokens if chunk.usage is not None else None
-                    if counts is not None:
-                        if cumulative is None:
-                            counts = None
-                        else:
-                            counts.append(max(1, cumulative - completed))
-                if chunk.usage is not None and chunk.usage.completion_tokens is not None:
-                    completed = chunk.usage.completion_tokens
+        for stamp, payload in zip(self.stamps, self.payloads):
+            if payload == DONE:
+                done = stamp
+                continue
+            try:
+                chunk = decode_payload(payload)
+            except msgspec.DecodeError:
+                continue  # the stream failed on it: the record's error says so
+            if chunk.usage is not None:
+                usage = chunk.usage
+            choices = chunk.choices
+            if not choices:
+                continue
+            if ttfe is None:
+                ttfe = stamp
+            last_choice = stamp
+            kind = 0
+            for choice in choices:
+                delta = choice.delta
+                if delta is not None:
+                    if delta.content:  # the common case, without a call
+                        kind = 2
+                    elif kind < 2:
+                        kind = max(kind, _output_kind(delta))
+                if choice.finish_reason is not None:
+                    finish_reason = choice.finish_reason
+                    finish = stamp
+            if kind:
+                if ttft is None:
+                    ttft = stamp
+                if ttfot is None and kind == 2:
+                    ttfot = stamp
+                tokens.append(stamp)
+                cumulative = chunk.usage.completion_tokens if chunk.usage is not None else None
+                if counts is not None:
+                    if cumulative is None:
+                        counts = None
+                    else:
+                        counts.append(max(1, cumulative - completed))
+            if chunk.usage is not None and chunk.usage.completion_tokens is not None:
+                completed = chunk.usage.completion_tokens
         source: Literal["usage", "events"] = "events"
         output_tokens = len(tokens)
         if usage is not None and usage.completion_tokens is not None:

@@ -23,7 +23,9 @@ from .summary import percentile
 
 __all__ = ["LoopCheck", "ProcessStats", "client_stats"]
 
-_WATCH_INTERVAL = 0.05  # seconds between two looks at the event loop's lateness (each costs a wake-up)
+# Seconds between two looks at the event loop's lateness: each is a timer that may wake an idle
+# loop, so at one slow stream a shorter interval would cost about as much as the stream itself.
+_WATCH_INTERVAL = 0.1
 
 
 class ProcessStats(msgspec.Struct, frozen=True, kw_only=True, tag=True):
@@ -47,16 +49,16 @@ class LoopCheck:
         self._wall_s = 0.0
         self._since: tuple[float, float] | None = None
         self._events = 0
-        self._task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._watch())
+        if self._timer is None:
+            self._look(time.perf_counter(), first=True)
 
     def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def begin(self) -> None:
         """The measured phase starts: lateness so far (warm-up, start-up) is dropped."""
@@ -87,11 +89,12 @@ class LoopCheck:
             max_loop_lag_ms=lags[-1] * 1e3 if lags else None,
         )
 
-    async def _watch(self) -> None:
-        while True:
-            t = time.perf_counter()
-            await asyncio.sleep(_WATCH_INTERVAL)
-            self._lags.append(max(0.0, time.perf_counter() - t - _WATCH_INTERVAL))
+    def _look(self, due: float, first: bool = False) -> None:
+        # A bare timer callback: one handle per look, no task or future.
+        now = time.perf_counter()
+        if not first:
+            self._lags.append(max(0.0, now - due))
+        self._timer = asyncio.get_running_loop().call_later(_WATCH_INTERVAL, self._look, now + _WATCH_INTERVAL)
 
 
 def _share(stats: ProcessStats) -> float | None:
