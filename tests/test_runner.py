@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import statistics
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +33,7 @@ from streamparse.runner import (
     summarize,
 )
 from streamparse.runner.load import parse_sweep
+from streamparse.runner.selfcheck import LoopCheck
 from streamparse.server import Fault, Reply, Server
 from streamparse.server.pieces import Chunking
 
@@ -270,6 +272,24 @@ async def test_eof_without_done_or_finish_is_truncated() -> None:
     assert record.status == "truncated" and record.content == "Hello"
     assert record.error is not None and "without [DONE]" in record.error.message
     assert len(record.itl_ms) == 1 and record.t.e2e_ms is not None and record.finish_reason is None
+
+
+# -- self-check --------------------------------------------------------------------
+
+
+async def test_loop_check_sees_a_blocked_loop() -> None:
+    check = LoopCheck()
+    check.start()
+    check.begin()
+    await asyncio.sleep(0.15)
+    time.sleep(0.12)  # the loop is held: the next look comes at least this late
+    await asyncio.sleep(0.15)
+    check.end()
+    check.stop()
+    stats = check.stats("here")
+    assert stats.max_loop_lag_ms is not None and stats.max_loop_lag_ms >= 20
+    assert stats.wall_s >= 0.4 and 0 < stats.cpu_s < stats.wall_s  # asleep, not busy
+    assert check._timer is None  # stopped: no timer left on the loop
 
 
 # -- load shapes --------------------------------------------------------------------
