@@ -231,18 +231,21 @@ class Recorder(Protocol):
 
     ``attempt()`` runs as each connection attempt starts (retries included),
     ``sent(ns)`` as the request body is handed to the transport (per attempt:
-    the last call is the attempt that streamed), and ``read(ns, payloads)`` once
-    per network read of the body with the moment the read returned, taken
-    before SSE framing and JSON decoding, and the SSE ``data`` payloads the read
-    completed (``[]`` for the end of the body). The events the stream yields
-    after a ``read`` call and before the next one came from that read.
+    the last call is the attempt that streamed), ``read(ns)`` once per network
+    read of the body (its end included) with the moment the read returned, taken
+    before SSE framing and JSON decoding, and ``chunk(chunk)`` for each chunk
+    that read completed, decoded, before it is folded (None for ``[DONE]``).
+    The events the stream yields after a ``read`` call and before the next one
+    came from that read.
     """
 
     def attempt(self) -> None: ...
 
     def sent(self, stamp_ns: int) -> None: ...
 
-    def read(self, stamp_ns: int, payloads: list[str]) -> None: ...
+    def read(self, stamp_ns: int) -> None: ...
+
+    def chunk(self, chunk: StreamPayload | None) -> None: ...
 
 
 async def _on_request_start(session: object, ctx: SimpleNamespace, params: object) -> None:
@@ -558,6 +561,16 @@ class Client:
                 return exc.timeout == "connect"
             return isinstance(exc, LLMConnectionError)
 
+        async def attempt_once() -> tuple[aiohttp.ClientResponse, bytes]:
+            resp = await self._request("POST", "/chat/completions", data, watchdog, headers=headers, recorder=recorder)
+            return resp, (await self._first_read(resp, watchdog) if first_read else b"")
+
+        # stamina's set-up costs more than the rest of a request's own work: the first attempt goes
+        # without it, and its failure, raised again as stamina's first attempt, gets the same verdict.
+        try:
+            return await attempt_once()
+        except Exception as exc:
+            failed: Exception | None = exc
         async for attempt in stamina.retry_context(
             on=retry_on,
             attempts=r.attempts,
@@ -567,10 +580,10 @@ class Client:
             wait_jitter=r.wait_jitter,
         ):
             with attempt:
-                resp = await self._request(
-                    "POST", "/chat/completions", data, watchdog, headers=headers, recorder=recorder
-                )
-                return resp, (await self._first_read(resp, watchdog) if first_read else b"")
+                if failed is not None:
+                    error, failed = failed, None
+                    raise error
+                return await attempt_once()
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
     async def _first_read(self, resp: aiohttp.ClientResponse, watchdog: _Watchdog) -> bytes:
@@ -760,7 +773,7 @@ class Stream:
             stamp = time.perf_counter_ns()
         if not data:
             if self._recorder is not None:
-                self._recorder.read(stamp, [])
+                self._recorder.read(stamp)
             try:
                 self._sse.close()  # raises an event-too-large error the decoder held back
             except SSEError as exc:
@@ -779,18 +792,23 @@ class Stream:
         except SSEError as exc:  # an event above max_event_size
             self._fail(LLMStreamError(str(exc)))
             return
-        if self._recorder is not None:
-            self._recorder.read(stamp, payloads)
+        recorder = self._recorder
+        if recorder is not None:
+            recorder.read(stamp)
         ready = self._ready
         folder = self._folder
         for payload in payloads:
             try:
-                ready += folder.feed(payload)
+                chunk = folder.decode(payload)
+                if recorder is not None:
+                    recorder.chunk(chunk)
+                if chunk is None:  # [DONE]: the flushed events and Finish
+                    ready += folder.end()
+                    self._end()
+                    return
+                ready += folder.chunk(chunk)
             except LLMStreamError as exc:
                 self._fail(exc)
-                return
-            if folder.done:  # [DONE]: the folder added the flushed events and Finish
-                self._end()
                 return
 
     def _end(self) -> None:

@@ -89,13 +89,19 @@ class ChunkFolder:
         """
         if self.done:
             return []
+        chunk = self.decode(payload)
+        return self.end() if chunk is None else self.chunk(chunk)
+
+    @staticmethod
+    def decode(payload: str) -> StreamPayload | None:
+        """One SSE ``data`` payload as a chunk; None for ``[DONE]``. Raises
+        :class:`~streamparse.errors.LLMStreamError` for a payload that is not JSON."""
         if payload == DONE:
-            return self.end()
+            return None
         try:
-            chunk = decode_payload(payload)
+            return decode_payload(payload)
         except msgspec.DecodeError as exc:
             raise LLMStreamError(f"undecodable event: {exc}: {payload[:200]!r}") from exc
-        return self.chunk(chunk)
 
     def chunk(self, chunk: StreamPayload) -> list[Event]:
         """The events of one decoded chunk (see :meth:`feed`)."""
