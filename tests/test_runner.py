@@ -282,14 +282,32 @@ async def test_loop_check_sees_a_blocked_loop() -> None:
     check.start()
     check.begin()
     await asyncio.sleep(0.15)
-    time.sleep(0.12)  # the loop is held: the next look comes at least this late
+    time.sleep(1.0)  # the loop is held longer than the quiet interval: a look falls in it and comes late
     await asyncio.sleep(0.15)
     check.end()
     check.stop()
     stats = check.stats("here")
-    assert stats.max_loop_lag_ms is not None and stats.max_loop_lag_ms >= 20
-    assert stats.wall_s >= 0.4 and 0 < stats.cpu_s < stats.wall_s  # asleep, not busy
+    assert stats.max_loop_lag_ms is not None and stats.max_loop_lag_ms >= 100
+    assert stats.wall_s >= 1.2 and 0 < stats.cpu_s < stats.wall_s  # asleep, not busy
     assert check._timer is None  # stopped: no timer left on the loop
+
+
+async def test_loop_check_looks_less_often_at_a_quiet_loop_and_often_at_a_busy_one() -> None:
+    check = LoopCheck()
+    check.start()
+    intervals = []
+    deadline = time.perf_counter() + 4
+    while check._interval < 0.8 and time.perf_counter() < deadline:  # quiet: looks at 0.1, 0.3, 0.7 s...
+        await asyncio.sleep(0.05)
+    intervals.append(check._interval)
+    while check._interval > 0.1 and time.perf_counter() < deadline:  # busy: the CPU is this process's
+        end = time.process_time() + 0.01
+        while time.process_time() < end:
+            pass
+        await asyncio.sleep(0)
+    intervals.append(check._interval)
+    check.stop()
+    assert intervals == [0.8, 0.1]
 
 
 # -- load shapes --------------------------------------------------------------------
