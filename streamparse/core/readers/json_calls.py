@@ -248,11 +248,13 @@ class JsonCallsReader(BlockReader):
         """A piece wholly inside a string value: kept, and streamed when it is in the arguments."""
         if not self._plain:
             return None
-        if self._escape or '"' in piece or "\\" in piece:
+        if self._escape or '"' in piece:
             quote, escape = string_end(piece, 0, self._escape)
             if quote >= 0:
                 return None  # the string ends here: scan it
             self._escape = escape
+        elif "\\" in piece:  # no quote (source code's \n): only an odd run of backslashes at the end matters
+            self._escape = (len(piece) - len(piece.rstrip("\\"))) % 2 == 1
         raw = self._raw  # RawText.append, inlined: this runs once per piece
         small = raw._small
         small.append(piece)
