@@ -1,8 +1,9 @@
-"""A benchmark's server in a child process, so that the client under test has its own core.
+"""A benchmark's server (or client) in a child process, so that the client under test has its own core.
 
 ``target(conn, *args)`` runs in a spawned process (nothing of the parent is
-inherited), sends one message once it listens (its port and whatever the
-parent needs), and serves until the parent writes to ``conn`` or exits.
+inherited), sends one message once it is ready (a server: its port and whatever
+the parent needs), and runs until the parent writes ``"stop"`` to ``conn`` or
+exits; :meth:`Child.send` and :meth:`Child.recv` talk to it meanwhile.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ class Child:
         if not self._conn.poll(timeout):
             raise RuntimeError("the server process did not start")
         self.hello: Any = self._conn.recv()
+
+    def send(self, message: Any) -> None:
+        self._conn.send(message)
+
+    def recv(self, timeout: float = 600.0) -> Any:
+        if not self._conn.poll(timeout):
+            raise RuntimeError("the child process did not answer")
+        return self._conn.recv()
 
     def close(self) -> None:
         self._conn.send("stop")

@@ -5,20 +5,23 @@
     python benchmarks/runner.py --no-write  # stdout only
 
 A server process (127.0.0.1, free port) streams vLLM-shaped chunks: the role
-chunk at once, then ``EVENTS`` content events ``ITL`` apart, one event per
+chunk at once, then ``EVENTS`` content events ``PACE`` apart, one event per
 socket write, each write stamped with ``time.perf_counter_ns()`` (CLOCK_MONOTONIC,
-the same clock in both processes), then finish, usage and ``[DONE]``.
+the same clock in every process), then finish, usage and ``[DONE]``.
 
-Clients, in turn in one process, against the same server, at 1, 64 and 256
-concurrent streams (closed loop, each stream a run of requests):
+Clients, each in its own process, both at once, each with its own streams,
+against the same server, at 1, 64 and 256 concurrent streams (closed loop, each
+stream a run of requests). Running them together, rather than in turn, puts
+them under the same machine: on a shared machine whose speed drifts over
+seconds, clients in turn differed by up to 1.45x from one round to the next.
 
 * the runner: :class:`streamparse.runner.Engine` with its record writer, every
   event parsed into streamparse events, stamps taken per network read;
 * vLLM-style: ``async for line in resp.content`` + ``json.loads``, the token
   stamped before ``json.loads`` as vLLM's ``bench serve`` does for chat.
 
-CPU µs per token event is this process's ``time.process_time()`` over the
-token events received; stamp lag is the client's stamp of a token event minus
+CPU µs per token event is the client process's ``time.process_time()`` over
+the token events received; stamp lag is the client's stamp of a token event minus
 the server's write stamp of that event (p50/p99/max over all events).
 """
 
@@ -50,6 +53,10 @@ from _results import environment, write_section  # noqa: E402
 EVENTS = 50  # token events per response
 ITL = 0.02  # seconds between token events: 50 events/s per stream
 STREAMS = (1, 64, 256)
+# Seconds between token events per stream, by streams: both clients run at once, so at 256 streams a
+# slower pace keeps the two of them and the server within the machine's 2 cores. A saturated machine
+# batches reads, which makes CPU per event cheaper for whichever client falls further behind.
+PACE = {1: ITL, 64: ITL, 256: 2 * ITL}
 
 
 # ---------------------------------------------------------------- the server process
@@ -78,13 +85,16 @@ async def _serve(conn: Any) -> None:
 
     async def chat(request: web.Request) -> web.StreamResponse:
         await request.read()
+        # A base URL under /itl<ms> asks for that pace instead of ITL.
+        pace = request.match_info.get("pace")
+        itl = int(pace[3:]) / 1e3 if pace else ITL
         stamps = writes.setdefault(request.headers.get("X-Request-Id", ""), [])
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
         await resp.write(role)
         deadline = loop.time()
         for data in tokens:
-            deadline += ITL
+            deadline += itl
             await asyncio.sleep(max(0.0, deadline - loop.time()))
             stamps.append(time.perf_counter_ns())
             await resp.write(data)
@@ -102,6 +112,7 @@ async def _serve(conn: Any) -> None:
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_post("/{pace:itl[0-9]+}/v1/chat/completions", chat)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/writes", take_writes)
     await serve(conn, app, lambda port: port)
@@ -215,26 +226,65 @@ async def vllm_style_client(base: str, streams: int, count: int, tag: str) -> di
 CLIENTS = {"streamparse runner (Engine + records)": runner_client, "vLLM-style readline + json.loads": vllm_style_client}
 
 
-async def measure(server: ServerProcess, name: str, streams: int, count: int, tag: str) -> Result:
+def _client_main(conn: Any, name: str, url: str, streams: int, count: int, tag: str) -> None:
+    asyncio.run(_client_run(conn, name, url, streams, count, tag))
+
+
+async def _client_run(conn: Any, name: str, url: str, streams: int, count: int, tag: str) -> None:
+    """In a child process: a warm-up at the same width, ``ready``, then on ``go`` the measured run."""
     client = CLIENTS[name]
+    # The first run at a new width pays for the process's growth (sockets, memory): not measured.
+    await client(url, streams, streams, f"warm-{tag}")
+    gc.collect()
+    conn.send("ready")
+    loop = asyncio.get_running_loop()
+    go = asyncio.Event()
+    loop.add_reader(conn.fileno(), go.set)
+    await go.wait()
+    loop.remove_reader(conn.fileno())
+    conn.recv()
+    c0, t0 = time.process_time(), time.perf_counter()
+    stamps = await client(url, streams, count, tag)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    conn.send((wall, cpu, stamps))
+    conn.recv()  # "stop"
+
+
+async def _server_stats(server: ServerProcess, what: str) -> Any:
     async with aiohttp.ClientSession() as session:
-        await _get(session, server.url + "/writes")  # drop the warm-up's
-        server0 = float(await _get(session, server.url + "/cpu"))
-        gc.collect()
-        c0, t0 = time.process_time(), time.perf_counter()
-        stamps = await client(server.url, streams, count, tag)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        server1 = float(await _get(session, server.url + "/cpu"))
-        writes: dict[str, list[int]] = json.loads(await _get(session, server.url + "/writes"))
-    lags: list[float] = []
-    events = 0
-    for rid, times in stamps.items():
-        written = writes[rid]
-        if len(times) != len(written) or len(times) != EVENTS:
-            raise AssertionError(f"{name}: {rid} has {len(times)} token stamps for {len(written)} writes")
-        events += len(times)
-        lags += [(t - w) / 1e6 for t, w in zip(times, written)]
-    return Result(name, streams, count, events, wall, cpu, server1 - server0, lags)
+        return json.loads(await _get(session, server.url + what))
+
+
+def measure(server: ServerProcess, streams: int, count: int, tag: str) -> list[Result]:
+    """One round: every client in its own process, at once, each with its own ``streams``
+    streams, so that the machine's moods fall on all of them alike."""
+    asyncio.run(_server_stats(server, "/writes"))  # drop what came before
+    children = {
+        name: Child(_client_main, name, f"{server.url}/itl{PACE[streams] * 1e3:.0f}", streams, count, f"{tag}-{i}", timeout=600)
+        for i, name in enumerate(CLIENTS)
+    }
+    try:
+        server0 = asyncio.run(_server_stats(server, "/cpu"))
+        for child in children.values():
+            child.send("go")
+        runs = {name: child.recv() for name, child in children.items()}
+        server1 = asyncio.run(_server_stats(server, "/cpu"))
+        writes: dict[str, list[int]] = asyncio.run(_server_stats(server, "/writes"))
+    finally:
+        for child in children.values():
+            child.close()
+    results = []
+    for name, (wall, cpu, stamps) in runs.items():
+        lags: list[float] = []
+        events = 0
+        for rid, times in stamps.items():
+            written = writes[rid]
+            if len(times) != len(written) or len(times) != EVENTS:
+                raise AssertionError(f"{name}: {rid} has {len(times)} token stamps for {len(written)} writes")
+            events += len(times)
+            lags += [(t - w) / 1e6 for t, w in zip(times, written)]
+        results.append(Result(name, streams, count, events, wall, cpu, server1 - server0, lags))
+    return results
 
 
 def report(results: list[Result], env: str, load: str) -> str:
@@ -243,17 +293,19 @@ def report(results: list[Result], env: str, load: str) -> str:
         "",
         env,
         "",
-        f"Server: a separate process on 127.0.0.1 streaming {EVENTS} content events per response, "
-        f"{ITL * 1e3:g} ms apart ({1 / ITL:g} events/s per stream), one event per socket write, each write "
-        "stamped with `perf_counter_ns` (CLOCK_MONOTONIC, shared by both processes). Closed loop: each of "
-        "the N streams runs requests back to back. Both clients in this process, in turn, on the default "
-        "asyncio loop, each after a warm-up at the same concurrency; each case runs in rounds, the clients alternating who goes first. The runner row is the whole engine: stamps per read, events parsed "
+        f"Server: a separate process on 127.0.0.1 streaming {EVENTS} content events per response "
+        "(the pace per stream in the table), one event per socket write, each write "
+        "stamped with `perf_counter_ns` (CLOCK_MONOTONIC, shared by every process). Closed loop: each of "
+        "the N streams runs requests back to back. The two clients run at once, each in its own process "
+        "with its own N streams, on the default asyncio loop, each after its own warm-up at the same "
+        "concurrency, so that a round puts both under the same machine; at 256 streams the pace is halved "
+        "so that the two clients and the server stay within the 2 cores. The runner row is the whole engine: stamps per read, events parsed "
         "by `Client.stream`, timeline and record built, each record encoded and written to a file. The "
-        "vLLM-style row reads lines, stamps before `json.loads` and keeps the content. CPU is this process "
-        f"alone. Load average before / after: {load}.",
+        "vLLM-style row reads lines, stamps before `json.loads` and keeps the content. CPU is each client's process "
+        f"alone; server CPU serves both. Load average before / after: {load}.",
         "",
-        "| streams | token events/s | client | CPU µs per token event | × vLLM-style | stamp lag p50 / p99 / max (ms) | server CPU (% core) |",
-        "|--:|--:|---|--:|--:|--:|--:|",
+        "| streams | events/s per stream | token events/s | client | CPU µs per token event | × vLLM-style | stamp lag p50 / p99 / max (ms) | server CPU (% core) |",
+        "|--:|--:|--:|---|--:|--:|--:|--:|",
     ]
     by_streams: dict[int, list[Result]] = {}
     for r in results:
@@ -272,7 +324,7 @@ def report(results: list[Result], env: str, load: str) -> str:
             rate = statistics.median(r.events / r.wall_s for r in rounds)
             server = statistics.median(r.server_cpu_s / r.wall_s for r in rounds)
             lines.append(
-                f"| {streams} | {rate:,.0f} | {name} | {cpu:.1f} | {ratio[name]:.2f}× | "
+                f"| {streams} | {1 / PACE[streams]:g} | {rate:,.0f} | {name} | {cpu:.1f} | {ratio[name]:.2f}× | "
                 f"{_percentile(lags, 50):.2f} / {_percentile(lags, 99):.2f} / {lags[-1]:.1f} | {server * 100:.0f} % |"
             )
             if not name.startswith("vLLM"):
@@ -310,17 +362,10 @@ def main(argv: list[str] | None = None) -> int:
         for streams in STREAMS:
             count = max(streams * (1 if args.quick else 2), 3 if args.quick else 6)
             for k in range(args.rounds):
-                names = list(CLIENTS)
-                if k % 2:
-                    names.reverse()  # alternate who goes first
-                for name in names:
-                    # The warm-up runs at the full concurrency: the first run at a new width pays for the
-                    # process's growth (sockets, memory), which must not fall on whichever client goes first.
-                    asyncio.run(measure(server, name, streams, streams, f"warm{streams}-{k}"))
-                    result = asyncio.run(measure(server, name, streams, count, f"s{streams}-{k}"))
+                for result in measure(server, streams, count, f"s{streams}-{k}"):
                     results.append(result)
                     print(
-                        f"  {streams} stream(s), round {k + 1}, {name}: {result.cpu_us:.1f} µs CPU/event, "
+                        f"  {streams} stream(s), round {k + 1}, {result.client}: {result.cpu_us:.1f} µs CPU/event, "
                         f"lag p50 {result.lag(50):.2f} ms p99 {result.lag(99):.2f} ms",
                         file=sys.stderr,
                         flush=True,
