@@ -21,7 +21,7 @@ class Child:
         self._proc.start()
         child.close()
         if not self._conn.poll(timeout):
-            raise RuntimeError("the server process did not start")
+            raise RuntimeError("the child process did not start")
         self.hello: Any = self._conn.recv()
 
     def send(self, message: Any) -> None:
@@ -33,7 +33,10 @@ class Child:
         return self._conn.recv()
 
     def close(self) -> None:
-        self._conn.send("stop")
+        try:
+            self._conn.send("stop")
+        except OSError:  # it is gone already (it failed): nothing to stop
+            pass
         self._proc.join(5)
         if self._proc.is_alive():
             self._proc.terminate()

@@ -259,11 +259,11 @@ def measure(server: ServerProcess, streams: int, count: int, tag: str) -> list[R
     """One round: every client in its own process, at once, each with its own ``streams``
     streams, so that the machine's moods fall on all of them alike."""
     asyncio.run(_server_stats(server, "/writes"))  # drop what came before
-    children = {
-        name: Child(_client_main, name, f"{server.url}/itl{PACE[streams] * 1e3:.0f}", streams, count, f"{tag}-{i}", timeout=600)
-        for i, name in enumerate(CLIENTS)
-    }
+    children: dict[str, Child] = {}
     try:
+        for i, name in enumerate(CLIENTS):  # each warms up on its own before the round starts
+            url = f"{server.url}/itl{PACE[streams] * 1e3:.0f}"
+            children[name] = Child(_client_main, name, url, streams, count, f"{tag}-{i}", timeout=600)
         server0 = asyncio.run(_server_stats(server, "/cpu"))
         for child in children.values():
             child.send("go")
@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--quick", action="store_true", help="fewer requests per case")
     ap.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
-    ap.add_argument("--rounds", type=int, default=None, help="rounds per case, the clients alternating (default 5; --quick 1)")
+    ap.add_argument("--rounds", type=int, default=None, help="rounds per case, both clients at once in each (default 5; --quick 1)")
     args = ap.parse_args(argv)
     if args.rounds is None:
         args.rounds = 1 if args.quick else 5

@@ -26,7 +26,9 @@ __all__ = ["LoopCheck", "ProcessStats", "client_stats"]
 # Seconds between two looks at the event loop's lateness. Each look is a timer, and a timer that wakes
 # an idle loop costs about 0.2 ms of CPU here (a tenth of a slow stream's own cost at 10 looks/s), so
 # while the loop is quiet (on time, the process mostly idle) the looks thin out, doubling up to
-# _QUIET_INTERVAL; the first late or busy look brings them back to _WATCH_INTERVAL.
+# _QUIET_INTERVAL; the first late or busy look brings them back to _WATCH_INTERVAL. The price: in a
+# quiet process, a stall shorter than the interval (a blocking call, not CPU) is seen only if a
+# look falls due during it. A busy client, the one whose stamps run late, is looked at every 0.1 s.
 _WATCH_INTERVAL = 0.1
 _QUIET_INTERVAL = 0.8
 _QUIET_LAG = 0.002  # seconds: an idle loop wakes up to about 1 ms late here
