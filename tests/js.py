@@ -1,7 +1,7 @@
 """Running the JavaScript side of the web tests: Node scripts in tests/node/.
 
-Their tools are installed by ``.ci/js-deps`` (which ``.ci/run`` runs): the npm
-packages of tests/node/package-lock.json, and Debian's chromium. A missing tool
+Their tools are installed by ``.ci/run``: Node, npm and Debian's chromium (apt-get),
+then the npm packages of tests/node/package-lock.json (``.ci/js-deps``). A missing tool
 fails the test, saying how to install it; only ``STREAMPARSE_SKIP_JS_TESTS=1``
 outside CI turns that into a skip.
 """
@@ -24,7 +24,7 @@ OPT_OUT = "STREAMPARSE_SKIP_JS_TESTS"
 def require(what: str, present: bool) -> None:
     if present:
         return
-    message = f"{what} is missing: run .ci/js-deps (as root for chromium), as .ci/run does"
+    message = f"{what} is missing: install nodejs, npm and chromium (apt-get) and run .ci/js-deps, as .ci/run does"
     if os.environ.get(OPT_OUT) == "1" and not os.environ.get("CI"):
         pytest.skip(f"{message}; skipped because {OPT_OUT}=1")
     pytest.fail(f"{message}, or set {OPT_OUT}=1 to skip the JavaScript tests on this machine", pytrace=False)
