@@ -233,10 +233,11 @@ class Recorder(Protocol):
     ``sent(ns)`` as the request body is handed to the transport (per attempt:
     the last call is the attempt that streamed), ``read(ns)`` once per network
     read of the body (its end included) with the moment the read returned, taken
-    before SSE framing and JSON decoding, and ``chunk(chunk)`` for each chunk
-    that read completed, decoded, before it is folded (None for ``[DONE]``).
-    The events the stream yields after a ``read`` call and before the next one
-    came from that read.
+    before SSE framing and JSON decoding, and ``chunk(chunk, output)`` for each
+    chunk that read completed, decoded and folded, with what it carried (0: no
+    model output, 1: reasoning only, 2: content or a tool-call name or argument
+    fragment); ``chunk(None, 0)`` for ``[DONE]``. The events the stream yields
+    after a ``read`` call and before the next one came from that read.
     """
 
     def attempt(self) -> None: ...
@@ -245,7 +246,7 @@ class Recorder(Protocol):
 
     def read(self, stamp_ns: int) -> None: ...
 
-    def chunk(self, chunk: StreamPayload | None) -> None: ...
+    def chunk(self, chunk: StreamPayload | None, output: int) -> None: ...
 
 
 async def _on_request_start(session: object, ctx: SimpleNamespace, params: object) -> None:
@@ -800,13 +801,15 @@ class Stream:
         for payload in payloads:
             try:
                 chunk = folder.decode(payload)
-                if recorder is not None:
-                    recorder.chunk(chunk)
                 if chunk is None:  # [DONE]: the flushed events and Finish
+                    if recorder is not None:
+                        recorder.chunk(None, 0)
                     ready += folder.end()
                     self._end()
                     return
                 ready += folder.chunk(chunk)
+                if recorder is not None:
+                    recorder.chunk(chunk, folder.output)
             except LLMStreamError as exc:
                 self._fail(exc)
                 return

@@ -9,6 +9,7 @@ them.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import statistics
 import time
@@ -32,10 +33,12 @@ from streamparse.runner import (
     percentile,
     summarize,
 )
+from streamparse.runner.executor import Execution
 from streamparse.runner.load import parse_sweep
 from streamparse.runner.selfcheck import LoopCheck
 from streamparse.server import Fault, Reply, Server
 from streamparse.server.pieces import Chunking
+from streamparse.wire.folding import ChunkFolder
 
 from .test_client import raw_server
 
@@ -206,6 +209,36 @@ async def test_stamp_lag_behind_server_writes(streams: int) -> None:
     # About a millisecond (the target); the bound leaves room for a loaded CI machine, while a stamp
     # taken after decoding or after the consumer's turn would be far above it.
     assert statistics.median(lags) < 2.5, f"p50 stamp lag {statistics.median(lags):.3f} ms"
+
+
+def test_a_timeline_from_sglang_shaped_chunks_and_a_bare_call_id() -> None:
+    # SGLang-based servers send finish_reason "" on every chunk (no finish), and a call's first fragment
+    # may carry only its id (no model output yet); the stream is then cut off.
+    def payload(delta: dict[str, Any]) -> str:
+        return json.dumps({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": ""}]})
+
+    deltas = [
+        {"role": "assistant", "content": ""},
+        {"reasoning_content": "hmm"},
+        {"content": "Hi"},
+        {"tool_calls": [{"index": 0, "id": "call_1", "type": "function"}]},
+        {"tool_calls": [{"index": 0, "function": {"name": "f", "arguments": "{}"}}]},
+    ]
+    execution = Execution(Request(id="a", messages=[{"role": "user", "content": "x"}]))
+    execution.begin()
+    execution.sent(1_000_000_000)
+    folder = ChunkFolder("hermes")
+    for i, delta in enumerate(deltas):
+        execution.read(1_000_000_000 + (i + 1) * 10_000_000)  # a read every 10 ms
+        chunk = folder.decode(payload(delta))
+        assert chunk is not None
+        folder.chunk(chunk)
+        execution.chunk(chunk, folder.output)
+    record = execution.record("truncated", folder.message, None)
+    assert record.finish_reason is None
+    assert (record.t.ttfe_ms, record.t.ttft_ms, record.t.ttfot_ms, record.t.e2e_ms) == (10.0, 20.0, 30.0, 50.0)
+    assert record.itl_ms == [10.0, 20.0]  # reasoning, content, the named fragment: the bare id is no token
+    assert record.output_tokens == 3 and record.output_tokens_source == "events"
 
 
 # -- faults ----------------------------------------------------------------------

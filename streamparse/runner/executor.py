@@ -9,8 +9,8 @@ Tool-call stamps are the arrivals of the reads that produced :class:`~streampars
 
 A token-bearing event is a chunk whose delta has non-empty ``content``,
 ``reasoning`` / ``reasoning_content``, or a ``tool_calls`` entry with a name or
-non-empty arguments, decided on the payload itself: a ``<tool_call>`` tag is a
-token yet makes no parser event.
+non-empty arguments, decided on the payload itself (the folder's ``output``):
+a ``<tool_call>`` tag is a token yet makes no parser event.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from ..errors import (
     LLMStreamError,
     LLMTimeoutError,
 )
-from ..wire.payloads import MessagePart, StreamPayload
+from ..wire.payloads import StreamPayload
 from .inputs import Request
 from .records import CallTiming, ErrorInfo, Record, Status, Timings
 
@@ -60,17 +60,6 @@ def _ms(ns: int | None, origin: int) -> float | None:
 def _to_ms(ns: int) -> float:
     """Milliseconds to the nearest microsecond: integer steps, as ``round(x, 3)`` costs 0.8 µs a call."""
     return (ns + 500) // 1000 / 1000
-
-
-def _output_kind(delta: MessagePart) -> int:
-    """0: no token; 1: reasoning only; 2: content or a tool-call fragment."""
-    if delta.content:
-        return 2
-    for call in delta.tool_calls or ():
-        function = call.function
-        if function is not None and (function.name or function.arguments):
-            return 2
-    return 1 if delta.reasoning or delta.reasoning_content else 0
 
 
 def _error_info(exc: LLMError) -> ErrorInfo:
@@ -156,7 +145,7 @@ class Execution:
         if self.first_read_ns is None:
             self.first_read_ns = stamp_ns
 
-    def chunk(self, chunk: StreamPayload | None) -> None:
+    def chunk(self, chunk: StreamPayload | None, output: int) -> None:
         stamp = self.now_ns
         if chunk is None:
             self.done_ns = stamp
@@ -170,22 +159,15 @@ class Execution:
         if self.first_event_ns is None:
             self.first_event_ns = stamp
         self.last_choice_ns = stamp
-        kind = 0
         for choice in choices:
-            delta = choice.delta
-            if delta is not None:
-                if delta.content:  # the common case, without a call
-                    kind = 2
-                elif kind < 2:
-                    kind = max(kind, _output_kind(delta))
-            if choice.finish_reason is not None:
+            if choice.finish_reason:  # SGLang-based servers send "" on every chunk: not a finish
                 self.finish_reason = choice.finish_reason
                 self.finish_ns = stamp
         cumulative = usage.completion_tokens if usage is not None else None
-        if kind:
+        if output:
             if self.first_token_ns is None:
                 self.first_token_ns = stamp
-            if self.first_output_ns is None and kind == 2:
+            if self.first_output_ns is None and output == 2:
                 self.first_output_ns = stamp
             self.tokens.append(stamp)
             counts = self.counts
@@ -280,7 +262,7 @@ class Execution:
             mono_send_ns=self.send_ns,
             wall_start=round(self.wall_start, 6),
             t=timings,
-            itl_ms=[(b - a + 500) // 1000 / 1000 for a, b in zip(tokens, tokens[1:])],  # _to_ms, inlined
+            itl_ms=[_to_ms(b - a) for a, b in zip(tokens, tokens[1:])],
             itl_tokens=counts[1:] if counts else None,
             output_tokens=output_tokens,
             output_tokens_source=source,

@@ -31,9 +31,18 @@ from ..core.parser import Parser, Tools
 from ..core.schema import tool_schemas
 from ..core.values import ValueEvents
 from .server_calls import ToolCallAccumulator
-from .payloads import DONE, ErrorDetail, StreamPayload, decode_payload
+from .payloads import DONE, ErrorDetail, StreamPayload, ToolCallPart, decode_payload
 
 __all__ = ["ChunkFolder"]
+
+
+def _call_fragment(calls: list[ToolCallPart]) -> bool:
+    """Whether server-parsed call fragments carry model output: a name or argument text (an id alone does not)."""
+    for call in calls:
+        function = call.function
+        if function is not None and (function.name or function.arguments):
+            return True
+    return False
 
 
 class ChunkFolder:
@@ -44,7 +53,7 @@ class ChunkFolder:
     payloads are ignored.
     """
 
-    __slots__ = ("parser", "calls", "builder", "finish_reason", "usage", "done", "tokens", "_closed", "_values")
+    __slots__ = ("parser", "calls", "builder", "finish_reason", "usage", "done", "tokens", "output", "_closed", "_values")
 
     def __init__(
         self,
@@ -70,7 +79,8 @@ class ChunkFolder:
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.done = False
-        self.tokens = 0  # deltas that carried model output (content, reasoning, tool calls)
+        self.tokens = 0  # chunks that carried model output
+        self.output = 0  # what the last chunk carried: 0 no model output, 1 reasoning only, 2 content or a call fragment
         self._closed = False
         self._values = ValueEvents() if values else None
 
@@ -112,6 +122,7 @@ class ChunkFolder:
             error = chunk.error_detail() or ErrorDetail()
             raise LLMStreamError(error.message or "error event", error_type=error.type, code=error.code)
         out: list[Event] = []
+        output = 0
         for choice in chunk.choices or ():
             if choice.index:
                 # Mixing choices would splice their texts into one message (n > 1 is refused).
@@ -122,16 +133,20 @@ class ChunkFolder:
             if delta is not None:
                 reasoning = delta.reasoning_text
                 if reasoning:
-                    self.tokens += 1
+                    output = output or 1
                     out.append(ReasoningDelta(text=reasoning))
                 if delta.content:
-                    self.tokens += 1
+                    output = 2
                     out += self.parser.feed(delta.content)
                 if delta.tool_calls:
-                    self.tokens += 1
+                    if output < 2 and _call_fragment(delta.tool_calls):
+                        output = 2
                     out += self.calls.feed(delta.tool_calls)
             if choice.finish_reason:  # SGLang-based servers send "" on every chunk: not a finish
                 self.finish_reason = choice.finish_reason
+        self.output = output
+        if output:
+            self.tokens += 1
         if out:
             if self._values is not None:
                 out = self._values.insert(out)
