@@ -146,7 +146,7 @@ async def all_at_once(calls: list[ToolCallEnd]) -> None:
 async def measure_workload(workload: Workload, rounds: int, tool_parser: bool) -> list[list[Turn]]:
     reply = workload.reply(SEED)
     async with Server([reply] * (3 * rounds), chunking=EVEN, delay=DELAY, tool_parser=tool_parser) as server:
-        async with Client(server.base_url, "m") as client:
+        async with Client(server.base_url, server.model) as client:
             turns: list[list[Turn]] = [[], [], []]  # the Agent, one by one, all at once
             for _ in range(rounds):
                 results = await asyncio.gather(
