@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamparse import Parser, ToolCallDelta, ToolCallEnd
+from streamparse import InvalidToolCall, Parser, ToolCallDelta, ToolCallEnd
 from streamparse.core.readers.json_calls import string_end
 
 
@@ -51,3 +51,20 @@ def test_a_string_argument_of_backslashes_and_quotes_streams_the_same_in_any_pie
     assert [e.arguments for e in ends] == [{"s": value}]
     deltas = "".join(e.arguments for e in streamed if isinstance(e, ToolCallDelta))
     assert json.loads(deltas) == {"s": value}
+
+
+def test_a_long_string_argument_in_small_pieces_keeps_every_character_of_the_call() -> None:
+    # The quick path keeps its pieces apart and hands them to the block's text in batches:
+    # the whole call, complete or cut off, must still be there character for character.
+    value = "".join(f"line {i}: \\\"quoted\\\" \u00e9\\n" for i in range(300))
+    head = '<tool_call>{"name": "f", "arguments": {"s": "' + value
+    whole = head + '"}}</tool_call>'
+    for text, complete in ((whole, True), (head, False)):
+        parser = Parser("hermes")
+        events = [e for i in range(0, len(text), 3) for e in parser.feed(text[i : i + 3])] + parser.close()
+        if complete:
+            assert [e.arguments for e in events if isinstance(e, ToolCallEnd)] == [{"s": json.loads(f'"{value}"')}]
+        else:
+            (invalid,) = [e for e in events if isinstance(e, InvalidToolCall)]
+            assert invalid.kind == "truncated"
+            assert invalid.raw == head
