@@ -52,6 +52,7 @@ _DRAIN_TIMEOUT = 0.1  # seconds to wait, after [DONE], for the end of the HTTP b
 _DRAIN_LIMIT = 64 * 1024  # bytes read after [DONE]; past them the connection is closed, not pooled
 _ERROR_BODY_LIMIT = 64 * 1024  # bytes read of an error body: error JSON is far smaller
 _EXCERPT = 2048  # bytes of an oversized body kept in the error
+_READ_SIZE = 64 * 1024  # bytes per socket read of a response (asyncio's default: 256 KiB)
 # A timer may run up to one tick of the loop's clock early (1 ms for uvloop): a deadline within it has passed.
 _CLOCK_TICK = 0.001
 
@@ -632,6 +633,7 @@ class Client:
             raise LLMConnectionError(f"cannot reach {self.base_url}: {exc}") from exc
         finally:
             watchdog.waiting = None
+        _small_reads(resp)
         if resp.status >= 400:
             try:
                 body, whole = await self._read_body(resp, watchdog, _ERROR_BODY_LIMIT)
@@ -649,6 +651,23 @@ class Client:
                 retry_after=_retry_after(resp.headers.get("Retry-After")),
             )
         return resp
+
+
+def _small_reads(resp: aiohttp.ClientResponse) -> None:
+    """Read the body in pieces of at most ``_READ_SIZE``.
+
+    asyncio reads a socket into a fresh 256 KiB buffer, which glibc maps and
+    unmaps on every read (mmap, mremap, munmap and fresh pages): at a model's
+    pace, one event per read, that was a quarter of the CPU per event at 256
+    streams.  Below the allocator's mmap threshold the buffer comes from the heap.
+    """
+    connection = resp.connection
+    transport = connection.transport if connection is not None else None
+    if getattr(transport, "max_size", 0) > _READ_SIZE:
+        try:
+            transport.max_size = _READ_SIZE  # type: ignore[union-attr]
+        except AttributeError:  # an event loop whose transports fix it (uvloop's own)
+            pass
 
 
 def _excerpt(body: bytes) -> str:

@@ -836,6 +836,17 @@ async def test_multi_megabyte_tool_call_argument(tool_parser: bool, one_event: b
     assert len(ends) == 1 and events.index(ends[0]) < len(events) - 1
 
 
+async def test_a_response_is_read_in_pieces_the_heap_can_serve() -> None:
+    # asyncio reads into a fresh 256 KiB buffer, which glibc maps and unmaps on every read;
+    # at one event per read that cost a quarter of the CPU (the test above: large bodies still whole).
+    async with Server(["Hello there, " * 20], delay=0.01) as server, Client(server.base_url, server.model) as client:
+        async with client.stream("hi") as stream:
+            await stream.__anext__()
+            assert stream._resp is not None and stream._resp.connection is not None
+            transport = stream._resp.connection.transport
+            assert transport is not None and 0 < transport.max_size <= 64 * 1024  # type: ignore[attr-defined]
+
+
 async def test_errors_are_llm_errors() -> None:
     for cls in (LLMConnectionError, LLMResponseError, LLMStreamError, LLMTimeoutError):
         assert issubclass(cls, LLMError)
