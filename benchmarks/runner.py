@@ -20,6 +20,11 @@ seconds, clients in turn differed by up to 1.45x from one round to the next.
 * vLLM-style: ``async for line in resp.content`` + ``json.loads``, the token
   stamped before ``json.loads`` as vLLM's ``bench serve`` does for chat.
 
+streamparse's ``Client`` reads a response 64 KiB per socket read; asyncio's
+default, which the vLLM-style client keeps, is 256 KiB, a buffer glibc maps and
+unmaps on every read.  ``--same-reads`` gives the vLLM-style client streamparse's
+read size, to show what is left once that difference is gone.
+
 CPU µs per token event is the client process's ``time.process_time()`` over
 the token events received; stamp lag is the client's stamp of a token event minus
 the server's write stamp of that event (p50/p99/max over all events).
@@ -36,7 +41,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -190,8 +197,14 @@ async def runner_client(base: str, streams: int, count: int, tag: str) -> dict[s
     return stamps
 
 
-async def vllm_style_client(base: str, streams: int, count: int, tag: str) -> dict[str, list[int]]:
-    """vLLM ``bench serve``'s chat loop: readline, strip, stamp, ``json.loads``."""
+READ_SIZE = 64 * 1024  # bytes per socket read in streamparse's Client
+
+
+async def vllm_style_client(
+    base: str, streams: int, count: int, tag: str, read_size: int | None = None
+) -> dict[str, list[int]]:
+    """vLLM ``bench serve``'s chat loop: readline, strip, stamp, ``json.loads`` (``read_size``: bytes per
+    socket read instead of asyncio's 256 KiB)."""
     stamps: dict[str, list[int]] = {}
     slots = asyncio.Semaphore(streams)
     connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
@@ -203,6 +216,9 @@ async def vllm_style_client(base: str, streams: int, count: int, tag: str) -> di
             text: list[str] = []
             async with slots:
                 async with session.post(base + "/v1/chat/completions", json=body, headers={"X-Request-Id": rid}) as resp:
+                    if read_size is not None:
+                        assert resp.connection is not None and resp.connection.transport is not None
+                        resp.connection.transport.max_size = read_size  # type: ignore[attr-defined]
                     async for line in resp.content:
                         chunk = line.strip()
                         if not chunk or chunk.startswith(b":"):
@@ -223,7 +239,12 @@ async def vllm_style_client(base: str, streams: int, count: int, tag: str) -> di
     return stamps
 
 
-CLIENTS = {"streamparse runner (Engine + records)": runner_client, "vLLM-style readline + json.loads": vllm_style_client}
+RUNNER, VLLM, VLLM_SAME = (
+    "streamparse runner (Engine + records)", "vLLM-style readline + json.loads", "vLLM-style, 64 KiB reads"
+)
+CLIENTS: dict[str, Callable[[str, int, int, str], Awaitable[dict[str, list[int]]]]] = {
+    RUNNER: runner_client, VLLM: vllm_style_client, VLLM_SAME: partial(vllm_style_client, read_size=READ_SIZE)
+}
 
 
 def _client_main(conn: Any, name: str, url: str, streams: int, count: int, tag: str) -> None:
@@ -255,13 +276,13 @@ async def _server_stats(server: ServerProcess, what: str) -> Any:
         return json.loads(await _get(session, server.url + what))
 
 
-def measure(server: ServerProcess, streams: int, count: int, tag: str) -> list[Result]:
+def measure(server: ServerProcess, streams: int, count: int, tag: str, names: list[str]) -> list[Result]:
     """One round: every client in its own process, at once, each with its own ``streams``
     streams, so that the machine's moods fall on all of them alike."""
     asyncio.run(_server_stats(server, "/writes"))  # drop what came before
     children: dict[str, Child] = {}
     try:
-        for i, name in enumerate(CLIENTS):  # each warms up on its own before the round starts
+        for i, name in enumerate(names):  # each warms up on its own before the round starts
             url = f"{server.url}/itl{PACE[streams] * 1e3:.0f}"
             children[name] = Child(_client_main, name, url, streams, count, f"{tag}-{i}", timeout=600)
         server0 = asyncio.run(_server_stats(server, "/cpu"))
@@ -288,8 +309,10 @@ def measure(server: ServerProcess, streams: int, count: int, tag: str) -> list[R
 
 
 def report(results: list[Result], env: str, load: str) -> str:
+    names = list(dict.fromkeys(r.client for r in results))
+    same_reads = VLLM_SAME in names
     lines = [
-        "## runner.py — the runner's own overhead vs a vLLM-style client",
+        "## runner.py — the runner's own overhead vs a vLLM-style client" + (" (same read size)" if same_reads else ""),
         "",
         env,
         "",
@@ -301,7 +324,14 @@ def report(results: list[Result], env: str, load: str) -> str:
         "concurrency, so that a round puts both under the same machine; at 256 streams the pace is halved "
         "so that the two clients and the server stay within the 2 cores. The runner row is the whole engine: stamps per read, events parsed "
         "by `Client.stream`, timeline and record built, each record encoded and written to a file. The "
-        "vLLM-style row reads lines, stamps before `json.loads` and keeps the content. CPU is each client's process "
+        "vLLM-style row reads lines, stamps before `json.loads` and keeps the content"
+        + (
+            ", reading 64 KiB per socket read as the runner's `Client` does (`--same-reads`). "
+            if same_reads
+            else "; it reads 256 KiB per socket read (asyncio's default, mapped and unmapped by glibc on every read), "
+            f"the runner's `Client` {READ_SIZE // 1024} KiB (`--same-reads` gives both the same). "
+        )
+        + "CPU is each client's process "
         f"alone; server CPU serves both. Load average before / after: {load}.",
         "",
         "| streams | events/s per stream | token events/s | client | CPU µs per token event | × vLLM-style | stamp lag p50 / p99 / max (ms) | server CPU (% core) |",
@@ -316,7 +346,7 @@ def report(results: list[Result], env: str, load: str) -> str:
         # Rounds pair up in order: round k of one client ran next to round k of the other.
         base_rounds = [r for r in group if r.client.startswith("vLLM")]
         ratio: dict[str, float] = {}
-        for name in CLIENTS:
+        for name in names:
             rounds = [r for r in group if r.client == name]
             ratio[name] = statistics.median(r.cpu_us / b.cpu_us for r, b in zip(rounds, base_rounds))
             cpu = statistics.median(r.cpu_us for r in rounds)
@@ -351,9 +381,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer requests per case")
     ap.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
     ap.add_argument("--rounds", type=int, default=None, help="rounds per case, both clients at once in each (default 5; --quick 1)")
+    ap.add_argument("--same-reads", action="store_true", help="the vLLM-style client reads 64 KiB per socket read, as the runner does")
     args = ap.parse_args(argv)
     if args.rounds is None:
         args.rounds = 1 if args.quick else 5
+    names = [RUNNER, VLLM_SAME if args.same_reads else VLLM]
     t0 = time.perf_counter()
     load0 = os.getloadavg()[0]
     server = ServerProcess()
@@ -362,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         for streams in STREAMS:
             count = max(streams * (1 if args.quick else 2), 3 if args.quick else 6)
             for k in range(args.rounds):
-                for result in measure(server, streams, count, f"s{streams}-{k}"):
+                for result in measure(server, streams, count, f"s{streams}-{k}", names):
                     results.append(result)
                     print(
                         f"  {streams} stream(s), round {k + 1}, {result.client}: {result.cpu_us:.1f} µs CPU/event, "
@@ -376,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     text = report(results, environment("streamparse-llm", "aiohttp", "msgspec"), load)
     print(text)
     if not args.no_write:
-        print(f"updated {write_section('runner.py', text)}", file=sys.stderr)
+        section = "runner.py --same-reads" if args.same_reads else "runner.py"
+        print(f"updated {write_section(section, text)}", file=sys.stderr)
     print(f"total {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     return 0
 
