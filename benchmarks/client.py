@@ -907,7 +907,9 @@ def paced_report(cells: list[Cell], served: dict[str, Served], paced: list[tuple
         f"{repeats} rounds; × bare loop is the median of the rounds' ratios. Server CPU is a third of the "
         "server's, for each client. Events per read counts the socket reads of the client process (aiohttp's `data_received`) "
         "over the window: 1.00 is the pace asked for; more means a busy machine delayed the client and reads "
-        "batched, which lowers its CPU per event.",
+        "batched, which lowers its CPU per event. `Client.stream` reads 64 KiB per socket read; the bare loop and "
+        "the push reader keep asyncio's 256 KiB, a buffer glibc maps and unmaps on every read (see "
+        "`runner.py --same-reads` for the two loops at the same read size).",
         "",
         "| reply | streams | client | CPU µs per event | × bare loop (CPU) | events per read "
         "| rounds | server CPU (% of a core) | target |",
