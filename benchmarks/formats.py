@@ -24,6 +24,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 _HERE = Path(__file__).resolve().parent
@@ -75,7 +76,8 @@ def per_delta_us(make: Callable[[], Any], deltas: list[str], expected: dict[str,
         events: list[Any] = []
         for delta in deltas:
             events += feed(delta)
-        return events + parser.close()
+        closed: list[Any] = parser.close()
+        return events + closed
 
     got = [e.arguments for e in once() if isinstance(e, ToolCallEnd)]
     if got != ([] if expected is None else [expected]):
@@ -100,25 +102,34 @@ def run_format(fmt: str, sizes: dict[str, int], budget: float) -> dict[str, floa
     }
 
 
-def baseline_hermes(directory: str, sizes: dict[str, int], budget: float) -> dict[str, float]:
-    """The same Hermes inputs through another checkout's parser, in a process that imports it."""
+def side_by_side(directory: str, sizes: dict[str, int], budget: float, rounds: int) -> list[tuple[dict[str, float], dict[str, float]]]:
+    """The same Hermes inputs through this checkout's parser and another's, each in a process that
+    imports it, in turn (A B A B ...): ``rounds`` pairs of (this, baseline)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(cases("hermes", sizes), f)
-    env = {**os.environ, "PYTHONPATH": str(Path(directory).resolve())}
-    command = [sys.executable, str(Path(__file__).resolve()), "--measure-file", f.name, "--budget", str(budget)]
+
+    def run(checkout: Path) -> dict[str, float]:
+        env = {**os.environ, "PYTHONPATH": str(checkout)}
+        command = [sys.executable, str(Path(__file__).resolve()), "--measure-file", f.name, "--budget", str(budget)]
+        out = subprocess.run(command, check=True, capture_output=True, text=True, env=env, cwd=checkout)
+        result: dict[str, float] = json.loads(out.stdout)
+        return result
+
     try:
-        out = subprocess.run(command, check=True, capture_output=True, text=True, env=env, cwd=directory)
+        return [(run(_HERE.parent), run(Path(directory).resolve())) for _ in range(rounds)]
     finally:
         os.unlink(f.name)
-    result: dict[str, float] = json.loads(out.stdout)
-    return result
 
 
 def measure_file(path: str, budget: float) -> dict[str, float]:
     """``--measure-file``: Hermes inputs written by :func:`baseline_hermes`, through whatever streamparse imports."""
+    return measure_hermes(json.loads(Path(path).read_text()), budget)
+
+
+def measure_hermes(data: dict[str, Any], budget: float) -> dict[str, float]:
+    """Hermes inputs through ``Parser("hermes")`` with no tools: what any checkout's parser takes."""
     from streamparse import Parser
 
-    data = json.loads(Path(path).read_text())
     return {key: per_delta_us(lambda: Parser("hermes"), deltas, expected, budget) for key, (deltas, expected) in data.items()}
 
 
@@ -142,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="4 KB and 64 KB only, short budgets")
     parser.add_argument("--budget", type=float, default=0.4, help="seconds per measurement (default 0.4)")
     parser.add_argument("--baseline", metavar="DIR", help="a checkout whose Hermes parser to run beside this one")
+    parser.add_argument("--rounds", type=int, default=3, help="with --baseline: pairs of runs, this one then the baseline (default 3)")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     parser.add_argument("--measure-file", help=argparse.SUPPRESS)
     parser.add_argument("formats", nargs="*", help="formats to run (default: all)")
@@ -165,16 +177,18 @@ def main(argv: list[str] | None = None) -> int:
         table(rows, sizes),
     ]
     if args.baseline:
-        base = baseline_hermes(args.baseline, sizes, budget)
-        now = rows.get("hermes") or run_format("hermes", sizes, budget)
+        pairs = side_by_side(args.baseline, sizes, budget, args.rounds)
         text += [
             "",
-            f"Hermes against the parser in `{Path(args.baseline).name}` (same run, same inputs):",
+            f"Hermes against the parser in `{Path(args.baseline).name}`: the same inputs, no tools on either side, "
+            f"each checkout in its own process, in turn ({args.rounds} rounds; medians, and the median of the rounds' ratios):",
             "",
             "| input | this | baseline | this / baseline |",
             "|---|---:|---:|---:|",
-            *(f"| {k} | {now[k]:.2f} | {base[k]:.2f} | {now[k] / base[k]:.2f}× |" for k in now),
         ]
+        for k in pairs[0][0]:
+            now, base = median(p[0][k] for p in pairs), median(p[1][k] for p in pairs)
+            text.append(f"| {k} | {now:.2f} | {base:.2f} | {median(p[0][k] / p[1][k] for p in pairs):.2f}× |")
     report = "\n".join(text)
     print(report)
     if not args.no_write and not args.quick:
