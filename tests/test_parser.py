@@ -484,3 +484,14 @@ def test_a_cut_off_opening_tag_after_a_call_is_kept() -> None:
     events = three_ways('<tool_call>{"name": "f"}<tool_c')
     assert events == [*call(0, "f", "{}", {}), TextDelta(text="<tool_c")]
     assert three_ways('<tool_call>{"name": "f"}</tool_c') == call(0, "f", "{}", {})  # a cut-off closing tag is markup
+
+
+@pytest.mark.parametrize("value", ["nu", "n", "nullx", "null"])
+def test_arguments_that_begin_like_null_stream_the_same_in_any_two_pieces(value: str) -> None:
+    # A piece that ends inside what begins like `null` must not decide that the arguments are null.
+    text = '<tool_call>{"name": "write", "arguments": ' + value + "}</tool_call>"
+    whole = merge(run([text]))
+    for i in range(1, len(text)):
+        assert merge(run([text[:i], text[i:]])) == whole, i
+    deltas = [e.arguments for e in whole if isinstance(e, ToolCallDelta)]
+    assert deltas == (["{}"] if value == "null" else [value])

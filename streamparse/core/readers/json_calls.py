@@ -510,6 +510,8 @@ class JsonCallsReader(BlockReader):
     def _end_value(self, obj: _Object, end: int) -> None:
         if obj.key == "args":
             obj.args_end = end
+            if obj.kind == _Args.EMPTY and self.ctx.raw.slice(obj.args_start, end).rstrip(_WS) != "null":
+                obj.kind = _Args.OTHER  # a piece ended inside what began like `null`: it was something else
         obj.expect = _Expect.NEXT
 
     def _start(self, obj: _Object, name: str, out: list[Event]) -> None:
