@@ -660,6 +660,8 @@ def _small_reads(resp: aiohttp.ClientResponse) -> None:
     unmaps on every read (mmap, mremap, munmap and fresh pages): at a model's
     pace, one event per read, that was a quarter of the CPU per event at 256
     streams.  Below the allocator's mmap threshold the buffer comes from the heap.
+    Plain TCP only: asyncio's TLS layer (https) and uvloop's transports read
+    with sizes of their own, which are left alone.
     """
     connection = resp.connection
     transport = connection.transport if connection is not None else None
