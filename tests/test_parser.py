@@ -495,3 +495,16 @@ def test_arguments_that_begin_like_null_stream_the_same_in_any_two_pieces(value:
         assert merge(run([text[:i], text[i:]])) == whole, i
     deltas = [e.arguments for e in whole if isinstance(e, ToolCallDelta)]
     assert deltas == (["{}"] if value == "null" else [value])
+
+
+@pytest.mark.parametrize("fault", ["\\\\x", "\\\\u00zz", "\\\\u12"])
+def test_string_arguments_with_a_bad_escape_stream_the_same_in_any_two_pieces(fault: str) -> None:
+    # Arguments written as a JSON string stream decoded up to the invalid escape, then nothing:
+    # the same whether the fault arrives in the piece that began the string or in a later one.
+    inner = '{\\"path\\": \\"caf\\u00e9 \\\\n' + fault[1:] + ' rest\\"}'
+    text = '<tool_call>{"name": "write", "arguments": "' + inner + '"}</tool_call>'
+    whole = merge(run([text]))
+    assert [type(e).__name__ for e in whole] == ["ToolCallStart", "ToolCallDelta", "InvalidToolCall"]
+    assert whole[1].arguments == '{"path": "café \\n'  # type: ignore[union-attr]
+    for i in range(1, len(text)):
+        assert merge(run([text[:i], text[i:]])) == whole, i

@@ -59,21 +59,34 @@ class StringDecoder:
 
     Never returns half an escape or half a surrogate pair: a trailing partial
     escape, and a high surrogate whose low half may still come, wait for the
-    next piece.  Invalid escapes raise ``ValueError``.
+    next piece.  At an invalid escape it returns the text before it and sets
+    ``failed``; later pieces give nothing.  So the text it gives does not
+    depend on where the pieces were cut.
     """
 
-    __slots__ = ("_held",)
+    __slots__ = ("_held", "failed")
 
     def __init__(self) -> None:
         self._held = ""
+        self.failed = False
 
     def feed(self, raw: str, final: bool = False) -> str:
         """The decoded text of ``raw`` that is complete (all of it when ``final``)."""
+        if self.failed:
+            return ""
         s = self._held + raw if self._held else raw
         if "\\" not in s:
             self._held = ""
             return s
         out: list[str] = []
+        try:
+            self._decode(s, final, out)
+        except ValueError:
+            self.failed = True
+            self._held = ""
+        return "".join(out)
+
+    def _decode(self, s: str, final: bool, out: list[str]) -> None:
         pos = 0
         n = len(s)
         while True:
@@ -81,10 +94,10 @@ class StringDecoder:
             if b < 0:
                 out.append(s[pos:])
                 self._held = ""
-                break
+                return
             out.append(s[pos:b])
             if b + 1 == n:
-                return self._hold(s, b, out, final)
+                return self._hold(s, b, final)
             c = s[b + 1]
             if c != "u":
                 if c not in _ESCAPES:
@@ -93,13 +106,13 @@ class StringDecoder:
                 pos = b + 2
                 continue
             if b + 6 > n:
-                return self._hold(s, b, out, final)
+                return self._hold(s, b, final)
             code = _hex(s[b + 2 : b + 6])
             pos = b + 6
             if 0xD800 <= code < 0xDC00:  # a high surrogate: its low half may follow
                 tail = s[pos : pos + 6]
                 if len(tail) < 6 and not final and "\\u".startswith(tail[:2]) and set(tail[2:]) <= _HEX:
-                    return self._hold(s, b, out, final)
+                    return self._hold(s, b, final)
                 if len(tail) == 6 and tail[:2] == "\\u" and set(tail[2:]) <= _HEX:
                     low = int(tail[2:], 16)
                     if 0xDC00 <= low < 0xE000:
@@ -107,13 +120,11 @@ class StringDecoder:
                         pos += 6
                         continue
             out.append(chr(code))
-        return "".join(out)
 
-    def _hold(self, s: str, at: int, out: list[str], final: bool) -> str:
+    def _hold(self, s: str, at: int, final: bool) -> None:
         if final:
             raise ValueError("JSON string ends inside an escape")
         self._held = s[at:]
-        return "".join(out)
 
 
 def _hex(digits: str) -> int:

@@ -54,6 +54,7 @@ class _Args(enum.IntEnum):
     STRING = 2  # JSON text inside a JSON string: streamed decoded
     EMPTY = 3  # null: streamed as `{}` at the end
     OTHER = 4  # not arguments at all (the call is invalid): streamed as written at the end
+    BROKEN = 5  # a JSON string with an invalid escape (the call is invalid): streamed decoded up to it, no further
 
 
 class _Object:
@@ -269,12 +270,10 @@ class JsonCallsReader(BlockReader):
             return []
         decoder = obj.decoder
         if decoder is not None:  # arguments written as a JSON string: stream them decoded
-            try:
-                piece = decoder.feed(piece)
-            except ValueError:
-                obj.kind = _Args.OTHER  # not a valid string: the object fails to decode at its end
+            piece = decoder.feed(piece)
+            if decoder.failed:  # not a valid string: the object fails to decode at its end
+                obj.kind = _Args.BROKEN
                 self._streaming = None
-                return []
             if not piece:
                 return []
         return [ToolCallDelta(index=obj.index, arguments=piece)]
@@ -527,11 +526,9 @@ class JsonCallsReader(BlockReader):
         obj.sent = upto
         if obj.kind == _Args.STRING:
             assert obj.decoder is not None
-            try:
-                text = obj.decoder.feed(text, final=upto == obj.args_end)
-            except ValueError:
-                obj.kind = _Args.OTHER  # not a valid string: the object fails to decode at its end
-                return
+            text = obj.decoder.feed(text, final=upto == obj.args_end)
+            if obj.decoder.failed:  # not a valid string: the object fails to decode at its end
+                obj.kind = _Args.BROKEN
         elif obj.kind == _Args.OTHER:
             text = text.rstrip(_WS)
         if text:
@@ -552,7 +549,7 @@ class JsonCallsReader(BlockReader):
         if not isinstance(result, str) and obj.index < 0:
             self._start(obj, result[0], out)
         if obj.index >= 0:
-            if obj.args_start >= 0 and obj.kind != _Args.EMPTY and obj.args_end > obj.sent:
+            if obj.args_start >= 0 and obj.kind not in (_Args.EMPTY, _Args.BROKEN) and obj.args_end > obj.sent:
                 self._send_args(obj, obj.args_end, out)
             if not isinstance(result, str) and (obj.kind in (_Args.NONE, _Args.EMPTY) or not result[1] and obj.kind == _Args.STRING):
                 out.append(ToolCallDelta(index=obj.index, arguments="{}"))
