@@ -59,20 +59,20 @@ class StringDecoder:
 
     Never returns half an escape or half a surrogate pair: a trailing partial
     escape, and a high surrogate whose low half may still come, wait for the
-    next piece.  At an invalid escape it returns the text before it and sets
-    ``failed``; later pieces give nothing.  So the text it gives does not
-    depend on where the pieces were cut.
+    next piece.  At an invalid escape it gives the text before it and nothing
+    from then on, so what it gives does not depend on where the pieces were cut
+    (the string is invalid: whoever decodes it whole reports that).
     """
 
-    __slots__ = ("_held", "failed")
+    __slots__ = ("_held", "_failed")
 
     def __init__(self) -> None:
         self._held = ""
-        self.failed = False
+        self._failed = False
 
     def feed(self, raw: str, final: bool = False) -> str:
         """The decoded text of ``raw`` that is complete (all of it when ``final``)."""
-        if self.failed:
+        if self._failed:
             return ""
         s = self._held + raw if self._held else raw
         if "\\" not in s:
@@ -82,7 +82,7 @@ class StringDecoder:
         try:
             self._decode(s, final, out)
         except ValueError:
-            self.failed = True
+            self._failed = True
             self._held = ""
         return "".join(out)
 

@@ -52,9 +52,8 @@ class _Args(enum.IntEnum):
     NONE = 0  # not seen (yet)
     OBJECT = 1  # streamed as written
     STRING = 2  # JSON text inside a JSON string: streamed decoded
-    EMPTY = 3  # null: streamed as `{}` at the end
+    EMPTY = 3  # null (told once the value ended): streamed as `{}` at the end
     OTHER = 4  # not arguments at all (the call is invalid): streamed as written at the end
-    BROKEN = 5  # a JSON string with an invalid escape (the call is invalid): streamed decoded up to it, no further
 
 
 class _Object:
@@ -141,7 +140,7 @@ class JsonCallsReader(BlockReader):
 
     __slots__ = (
         "_depth", "_in_string", "_escape", "_array", "_obj", "_capture", "_capturing",
-        "_values", "_elements", "_junk", "_failed", "_self_end", "_plain", "_streaming", "_raw", "_pending",
+        "_values", "_elements", "_junk", "_failed", "_self_end", "_plain", "_streaming", "_pending",
     )
     self_ending = True
 
@@ -161,7 +160,6 @@ class JsonCallsReader(BlockReader):
         self._self_end = mode.self_end() is not None
         self._plain = False  # inside a string, nothing pending: `quick` may take a piece with no `"` or `\`
         self._streaming: _Object | None = None  # ... and that string is in arguments streamed as written
-        self._raw = ctx.raw
         # Pieces `quick` took, not yet in the block's raw text: appending there counts its length,
         # which cost a fifth of a piece's time; they go in, joined, before anything reads it.
         self._pending: list[str] = []
@@ -269,11 +267,8 @@ class JsonCallsReader(BlockReader):
         if obj is None:
             return []
         decoder = obj.decoder
-        if decoder is not None:  # arguments written as a JSON string: stream them decoded
+        if decoder is not None:  # arguments written as a JSON string: stream them decoded (up to a bad escape)
             piece = decoder.feed(piece)
-            if decoder.failed:  # not a valid string: the object fails to decode at its end
-                obj.kind = _Args.BROKEN
-                self._streaming = None
             if not piece:
                 return []
         return [ToolCallDelta(index=obj.index, arguments=piece)]
@@ -281,7 +276,7 @@ class JsonCallsReader(BlockReader):
     def _settle(self) -> None:
         """Put the pieces `quick` took into the block's raw text."""
         pending = self._pending
-        self._raw.append("".join(pending))
+        self.ctx.raw.append("".join(pending))
         pending.clear()
 
     def close(self, held: str, out: list[Event]) -> str:
@@ -442,10 +437,8 @@ class JsonCallsReader(BlockReader):
                 obj.kind = _Args.STRING
                 obj.args_start = obj.sent = base + i + 1
                 obj.decoder = StringDecoder()
-            elif s.startswith("null", i) or (c == "n" and "null".startswith(s[i:])):
-                obj.kind = _Args.EMPTY
             else:
-                obj.kind = _Args.OTHER
+                obj.kind = _Args.OTHER  # or `null`: told when the value ends, wherever a piece ended
         if c == '"':
             obj.expect = _Expect.IN_STRING
             self._in_string = True
@@ -509,8 +502,8 @@ class JsonCallsReader(BlockReader):
     def _end_value(self, obj: _Object, end: int) -> None:
         if obj.key == "args":
             obj.args_end = end
-            if obj.kind == _Args.EMPTY and self.ctx.raw.slice(obj.args_start, end).rstrip(_WS) != "null":
-                obj.kind = _Args.OTHER  # a piece ended inside what began like `null`: it was something else
+            if obj.kind == _Args.OTHER and self.ctx.raw.slice(obj.args_start, end).rstrip(_WS) == "null":
+                obj.kind = _Args.EMPTY
         obj.expect = _Expect.NEXT
 
     def _start(self, obj: _Object, name: str, out: list[Event]) -> None:
@@ -526,9 +519,7 @@ class JsonCallsReader(BlockReader):
         obj.sent = upto
         if obj.kind == _Args.STRING:
             assert obj.decoder is not None
-            text = obj.decoder.feed(text, final=upto == obj.args_end)
-            if obj.decoder.failed:  # not a valid string: the object fails to decode at its end
-                obj.kind = _Args.BROKEN
+            text = obj.decoder.feed(text, final=upto == obj.args_end)  # nothing past a bad escape
         elif obj.kind == _Args.OTHER:
             text = text.rstrip(_WS)
         if text:
@@ -549,7 +540,7 @@ class JsonCallsReader(BlockReader):
         if not isinstance(result, str) and obj.index < 0:
             self._start(obj, result[0], out)
         if obj.index >= 0:
-            if obj.args_start >= 0 and obj.kind not in (_Args.EMPTY, _Args.BROKEN) and obj.args_end > obj.sent:
+            if obj.args_start >= 0 and obj.kind != _Args.EMPTY and obj.args_end > obj.sent:
                 self._send_args(obj, obj.args_end, out)
             if not isinstance(result, str) and (obj.kind in (_Args.NONE, _Args.EMPTY) or not result[1] and obj.kind == _Args.STRING):
                 out.append(ToolCallDelta(index=obj.index, arguments="{}"))
