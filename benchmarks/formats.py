@@ -122,14 +122,11 @@ def side_by_side(directory: str, sizes: dict[str, int], budget: float, rounds: i
 
 
 def measure_file(path: str, budget: float) -> dict[str, float]:
-    """``--measure-file``: Hermes inputs written by :func:`baseline_hermes`, through whatever streamparse imports."""
-    return measure_hermes(json.loads(Path(path).read_text()), budget)
-
-
-def measure_hermes(data: dict[str, Any], budget: float) -> dict[str, float]:
-    """Hermes inputs through ``Parser("hermes")`` with no tools: what any checkout's parser takes."""
+    """``--measure-file``: Hermes inputs written by :func:`side_by_side`, through whatever streamparse
+    imports, as ``Parser("hermes")`` with no tools (what any checkout's parser takes)."""
     from streamparse import Parser
 
+    data = json.loads(Path(path).read_text())
     return {key: per_delta_us(lambda: Parser("hermes"), deltas, expected, budget) for key, (deltas, expected) in data.items()}
 
 

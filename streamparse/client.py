@@ -666,10 +666,7 @@ def _small_reads(resp: aiohttp.ClientResponse) -> None:
     connection = resp.connection
     transport = connection.transport if connection is not None else None
     if getattr(transport, "max_size", 0) > _READ_SIZE:
-        try:
-            transport.max_size = _READ_SIZE  # type: ignore[union-attr]
-        except AttributeError:  # an event loop whose transports fix it (uvloop's own)
-            pass
+        transport.max_size = _READ_SIZE  # type: ignore[union-attr]
 
 
 def _excerpt(body: bytes) -> str:
