@@ -68,3 +68,40 @@ def test_a_long_string_argument_in_small_pieces_keeps_every_character_of_the_cal
             (invalid,) = [e for e in events if isinstance(e, InvalidToolCall)]
             assert invalid.kind == "truncated"
             assert invalid.raw == head
+
+
+def _fed(pieces: list[str]) -> tuple[list[object], str]:
+    parser = Parser("hermes")
+    events = [e for piece in pieces for e in parser.feed(piece)] + parser.close()
+    return [e for e in events if not isinstance(e, ToolCallDelta)], "".join(
+        e.arguments for e in events if isinstance(e, ToolCallDelta)
+    )
+
+
+def test_pieces_that_skip_the_reader_keep_its_string_state() -> None:
+    # Once a piece inside an argument string took the quick path, later pieces with no quote that
+    # do not end on a backslash go straight to a delta without the reader; a piece that ends on a
+    # backslash must stop that, or the next quote would be read with a stale escape.
+    pieces = ['<tool_call>{"name": "f", "arguments": {"s": "ab', "cd", "ef\\", "nx", "y\\", '"z', "w\\", "\\", "v\\n", "u", '"}}', "</tool_call>"]
+    whole = "".join(pieces)
+    others, deltas = _fed(pieces)
+    assert others == _fed([whole])[0]
+    assert [e.arguments for e in others if isinstance(e, ToolCallEnd)] == [{"s": 'abcdef\nxy"zw\\v\nu'}]
+    assert json.loads(deltas) == {"s": 'abcdef\nxy"zw\\v\nu'}
+
+
+def test_a_long_run_of_plain_pieces_in_a_string_argument_keeps_every_character() -> None:
+    # Thousands of pieces in a row that skip the reader: they are kept in batches of a bounded
+    # size; complete or cut off, the call's text is whole.
+    value = "".join(f"w{i % 10}é " for i in range(3000))
+    head = '<tool_call>{"name": "f", "arguments": {"s": "' + value
+    for text, complete in ((head + '"}}</tool_call>', True), (head, False)):
+        pieces = [text[i : i + 4] for i in range(0, len(text), 4)]
+        others, deltas = _fed(pieces)
+        if complete:
+            assert [e.arguments for e in others if isinstance(e, ToolCallEnd)] == [{"s": value}]
+            assert json.loads(deltas) == {"s": value}
+        else:
+            (invalid,) = [e for e in others if isinstance(e, InvalidToolCall)]
+            assert invalid.raw == head
+            assert deltas == '{"s": "' + value

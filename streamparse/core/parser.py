@@ -17,13 +17,13 @@ from typing import Any, Union
 
 from ..errors import UsageError
 from .assembler import Assembler
-from .events import Event, TextDelta
+from .events import Event, TextDelta, ToolCallDelta
 from .formats import DROP, Format, Mode, Node, Transition, load_format
 from .jsontext import RawText
 from .message import Message, MessageBuilder
 from .schema import ToolSchemas, tool_schemas
 from .readers import Context, Reader
-from .readers.base import MAX_HOLD, first_non_space
+from .readers.base import KEEP, MAX_HOLD, Lane, first_non_space
 from .values import ValueEvents
 
 Tools = Union[Sequence[Mapping[str, Any]], ToolSchemas]
@@ -47,7 +47,7 @@ class Parser:
 
     __slots__ = (
         "_format", "_ctx", "_node", "_mode", "_reader", "_opening", "_strict", "_held", "_plain", "_first", "_quick",
-        "_fast", "_fast_quick", "_drop", "_lead", "_closed", "_values",
+        "_fast", "_fast_quick", "_lane", "_lane_of", "_drop", "_lead", "_closed", "_values",
     )
 
     def __init__(
@@ -90,6 +90,8 @@ class Parser:
         self._fast_quick: Callable[[str], list[Event] | None] | None = None
         self._first: str | None = None
         self._quick: Callable[[str], list[Event] | None] | None = None
+        self._lane: Lane | None = None  # the reader's lane, once its quick path took a piece
+        self._lane_of: Callable[[], Lane | None] | None = None
         self._mode: Mode | None = None
         self._reader: Reader
         self._enter(fmt.initial, "", strict=True)
@@ -100,7 +102,7 @@ class Parser:
             assert transition is not None  # reasoning_opener() found it acceptable here
             self._shift(mode, transition, opener, [])
             self._lead = opener
-            self._plain = self._quick = None  # until the lead is decided, every piece goes through _run
+            self._plain = self._quick = self._lane_of = None  # until the lead is decided, every piece goes through _run
 
     # -- the two entry points ------------------------------------------------
 
@@ -111,10 +113,18 @@ class Parser:
             if self._first not in text and text:  # type: ignore[operator]
                 return [fast(text=text)]
         else:
+            lane = self._lane
+            if lane is not None and text:
+                stop, last, keep, index = lane
+                if stop not in text and (last not in text or text[-1] != last) and len(keep) < KEEP:
+                    keep.append(text)
+                    return [ToolCallDelta(index, text)]
             quick = self._fast_quick
             if quick is not None and text:
                 events = quick(text)
                 if events is not None:
+                    if self._lane_of is not None:
+                        self._lane = self._lane_of()
                     return events
         if self._closed:
             raise UsageError("feed() after close()")
@@ -135,9 +145,11 @@ class Parser:
                     if events is not None:
                         if self._values is None:
                             self._fast_quick = quick
+                            if self._lane_of is not None:
+                                self._lane = self._lane_of()
                             return events
                         return self._values.insert(events)
-        self._fast = self._fast_quick = None  # the machine may change mode or hold text back
+        self._fast = self._fast_quick = self._lane = None  # the machine may change mode or hold text back
         out: list[Event] = []
         self._run(text, out, False)
         return out if self._values is None else self._values.insert(out)
@@ -147,7 +159,7 @@ class Parser:
         if self._closed:
             raise UsageError("close() called twice")
         self._closed = True
-        self._fast = self._fast_quick = None
+        self._fast = self._fast_quick = self._lane = None
         out: list[Event] = []
         held, self._held = self._held, ""
         if held:
@@ -263,7 +275,7 @@ class Parser:
         single = node.single
         if single is None:
             self._mode = None
-            self._plain = self._quick = None
+            self._plain = self._quick = self._lane_of = None
         else:
             self._set_mode(single, opening)
 
@@ -276,6 +288,7 @@ class Parser:
         # The fast paths skip _run: not while a leading opener is being watched for.
         fast = self._lead is None
         self._quick = reader.quick if fast else None
+        self._lane_of = reader.lane if fast else None
         if mode.structure:
             self._plain = None
         else:

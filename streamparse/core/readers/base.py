@@ -27,6 +27,16 @@ MAX_HOLD = 256
 """Whitespace held back while what follows is undecided; a longer run is decided as if the stream ended
 there, so a model looping on blank lines costs linear time, not quadratic."""
 
+Lane = tuple[str, str, list[str], int]
+"""A reader's shortest path, taken by the parser without calling the reader: ``(stop, last, keep,
+index)``.  A piece that holds no ``stop`` and does not end with ``last`` is argument text of call
+``index``, as written: the parser appends it to ``keep`` (the reader's pieces not yet in the block's
+text, while fewer than :data:`KEEP` are there) and emits it as a
+:class:`~streamparse.core.events.ToolCallDelta`."""
+KEEP = 256
+"""Pieces a reader keeps apart before it joins them into the block's text (a list of small strings
+costs ~60 bytes a piece)."""
+
 
 class Context:
     """What the readers of one stream share."""
@@ -130,6 +140,9 @@ class Reader:
     quick: ClassVar[None] = None
     """Or a method ``quick(piece) -> events | None`` that handles a piece wholly when it can (the common
     case of a reader, cheaply) and returns None when ``scan`` must."""
+    lane: ClassVar[None] = None
+    """Or a method ``lane() -> Lane | None``, asked after ``quick`` handled a piece: the path the next
+    pieces may take without the reader, until one does not fit it."""
 
     def between(self, s: str, i: int, may_end: bool, more: str = "") -> tuple[int, str | None, int]:
         """At the top level of a structured content, before ``s[i]``: whitespace, then what decides.

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..events import Event, InvalidKind, ToolCallDelta
 from ..jsontext import StringDecoder, loads
-from .base import BlockReader, Context, first_non_space
+from .base import KEEP, BlockReader, Context, Lane, first_non_space
 
 if TYPE_CHECKING:
     from ..formats import Mode
@@ -140,7 +140,7 @@ class JsonCallsReader(BlockReader):
 
     __slots__ = (
         "_depth", "_in_string", "_escape", "_array", "_obj", "_capture", "_capturing",
-        "_values", "_elements", "_junk", "_failed", "_self_end", "_plain", "_streaming", "_pending",
+        "_values", "_elements", "_junk", "_failed", "_self_end", "_plain", "_streaming", "_as_written", "_lane", "_pending",
     )
     self_ending = True
 
@@ -159,7 +159,9 @@ class JsonCallsReader(BlockReader):
         self._failed: str | None = None  # why a call object failed: reported once its text is whole
         self._self_end = mode.self_end() is not None
         self._plain = False  # inside a string, nothing pending: `quick` may take a piece with no `"` or `\`
-        self._streaming: _Object | None = None  # ... and that string is in arguments streamed as written
+        self._streaming: _Object | None = None  # ... and that string is in arguments, streamed
+        self._as_written = -1  # ... as written (not decoded): the call's index
+        self._lane: Lane | None = None  # ... and the parser's path past `quick` (see `lane`)
         # Pieces `quick` took, not yet in the block's raw text: appending there counts its length,
         # which cost a fifth of a piece's time; they go in, joined, before anything reads it.
         self._pending: list[str] = []
@@ -246,6 +248,9 @@ class JsonCallsReader(BlockReader):
         self._streaming = None
         if self._plain and obj is not None and obj.index >= 0 and obj.kind <= _Args.STRING and obj.args_end < 0:
             self._streaming = obj if obj.args_start >= 0 else None
+        streaming = self._streaming
+        self._as_written = index = streaming.index if streaming is not None and streaming.decoder is None else -1
+        self._lane = ('"', "\\", self._pending, index) if index >= 0 else None
         return stop, literal, end
 
     def quick(self, piece: str) -> list[Event] | None:  # type: ignore[override]
@@ -257,27 +262,31 @@ class JsonCallsReader(BlockReader):
             if quote >= 0:
                 return None  # the string ends here: scan it
             self._escape = escape
-        elif piece[-1:] == "\\":  # no quote (source code's \n): only an odd run of backslashes at the end matters
+        elif piece[-1] == "\\":  # no quote (source code's \n): only an odd run of backslashes at the end matters
             self._escape = (len(piece) - len(piece.rstrip("\\"))) % 2 == 1
         pending = self._pending
         pending.append(piece)
-        if len(pending) >= 256:
+        if len(pending) >= KEEP:
             self._settle()
-        obj = self._streaming  # its `sent` catches up at the next scan
-        if obj is None:
+        index = self._as_written  # the streamed object's `sent` catches up at the next scan
+        if index >= 0:
+            return [ToolCallDelta(index, piece)]
+        obj = self._streaming
+        if obj is None or obj.decoder is None:
             return []
-        decoder = obj.decoder
-        if decoder is not None:  # arguments written as a JSON string: stream them decoded (up to a bad escape)
-            piece = decoder.feed(piece)
-            if not piece:
-                return []
-        return [ToolCallDelta(index=obj.index, arguments=piece)]
+        piece = obj.decoder.feed(piece)  # arguments written as a JSON string: streamed decoded (up to a bad escape)
+        return [ToolCallDelta(obj.index, piece)] if piece else []
+
+    def lane(self) -> Lane | None:  # type: ignore[override]
+        """Inside a string of arguments streamed as written: a piece with no quote that does not end on a
+        backslash leaves the string open and nothing escaped."""
+        return None if self._escape else self._lane
 
     def _settle(self) -> None:
         """Put the pieces `quick` took into the block's raw text."""
         pending = self._pending
         self.ctx.raw.append("".join(pending))
-        pending.clear()
+        pending.clear()  # the same list: the parser's lane appends to it
 
     def close(self, held: str, out: list[Event]) -> str:
         if self._pending:
