@@ -3,6 +3,7 @@
     python benchmarks/formats.py                  # table on stdout + section in RESULTS.md (parser.py includes the table too)
     python benchmarks/formats.py --quick          # 4 KB and 64 KB only, shorter budgets
     python benchmarks/formats.py --baseline DIR   # also Hermes with the streamparse checked out in DIR
+    python benchmarks/formats.py --baseline DIR --instructions   # ... and its instructions per delta (valgrind)
 
 Each input is written in the format by ``streamparse.core.render`` (the
 format's own templates): 64 KB of prose with no call, and a call
@@ -19,10 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -109,9 +113,8 @@ def side_by_side(directory: str, sizes: dict[str, int], budget: float, rounds: i
         json.dump(cases("hermes", sizes), f)
 
     def run(checkout: Path) -> dict[str, float]:
-        env = {**os.environ, "PYTHONPATH": str(checkout)}
-        command = [sys.executable, str(Path(__file__).resolve()), "--measure-file", f.name, "--budget", str(budget)]
-        out = subprocess.run(command, check=True, capture_output=True, text=True, env=env, cwd=checkout)
+        command = [*_child(checkout), "--measure-file", f.name, "--budget", str(budget)]
+        out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=checkout)
         result: dict[str, float] = json.loads(out.stdout)
         return result
 
@@ -119,6 +122,68 @@ def side_by_side(directory: str, sizes: dict[str, int], budget: float, rounds: i
         return [(run(_HERE.parent), run(Path(directory).resolve())) for _ in range(rounds)]
     finally:
         os.unlink(f.name)
+
+
+def _child(checkout: Path) -> list[str]:
+    """The command line of this script run for ``checkout``'s parser (see :func:`import_checkout`)."""
+    return [sys.executable, str(Path(__file__).resolve()), "--checkout", str(checkout.resolve())]
+
+
+def import_checkout(checkout: str) -> None:
+    """``--checkout``: make ``import streamparse`` load that checkout, ahead of this one and of an
+    installed copy, and fail if it does not."""
+    sys.path.insert(0, checkout)
+    import streamparse
+
+    if not Path(streamparse.__file__).resolve().is_relative_to(Path(checkout).resolve()):
+        raise SystemExit(f"streamparse came from {streamparse.__file__}, not from {checkout}")
+
+
+def instructions(directory: str, sizes: dict[str, int]) -> list[tuple[str, float, float]]:
+    """The same Hermes inputs (text, and the calls up to 64 KB) through this checkout's parser and
+    another's, counted by valgrind's callgrind: machine instructions per delta, which other
+    processes on the machine do not change.  A stream run twice minus the stream run once, so that
+    start-up and imports cancel out: ``(input, this, baseline)``."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    found = {k: v for k, v in cases("hermes", {k: n for k, n in sizes.items() if n <= 64 * 1024}).items()}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(found, f)
+
+    def collected(checkout: Path, key: str, repeats: int) -> int:
+        command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                   *_child(checkout), "--replay", f.name, key, str(repeats)]
+        env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts in every run
+        out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=checkout, env=env)
+        m = re.search(r"Collected : (\d+)", out.stderr)
+        if m is None:
+            raise SystemExit(f"no instruction count from valgrind:\n{out.stderr[-2000:]}")
+        return int(m.group(1))
+
+    def per_delta(checkout: Path, key: str) -> float:
+        return (collected(checkout, key, 2) - collected(checkout, key, 1)) / len(found[key][0])
+
+    try:
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+            jobs = [(key, pool.submit(per_delta, _HERE.parent, key), pool.submit(per_delta, Path(directory), key)) for key in found]
+            return [(key, now.result(), base.result()) for key, now, base in jobs]
+    finally:
+        os.unlink(f.name)
+
+
+def replay(path: str, key: str, repeats: int) -> None:
+    """``--replay``: one input of :func:`instructions` through ``Parser("hermes")``, ``repeats`` times."""
+    from streamparse import Parser
+
+    deltas, expected = json.loads(Path(path).read_text())[key]
+    Parser("hermes").close()  # the grammar loaded and compiled outside the difference
+    for _ in range(repeats):
+        parser = Parser("hermes")
+        feed = parser.feed
+        for delta in deltas:
+            for _event in feed(delta):
+                pass
+        parser.close()
 
 
 def measure_file(path: str, budget: float) -> dict[str, float]:
@@ -152,12 +217,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", metavar="DIR", help="a checkout whose Hermes parser to run beside this one")
     parser.add_argument("--rounds", type=int, default=3, help="with --baseline: pairs of runs, this one then the baseline (default 3)")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument("--instructions", action="store_true", help="with --baseline: also count instructions per delta (valgrind)")
     parser.add_argument("--measure-file", help=argparse.SUPPRESS)
+    parser.add_argument("--replay", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--checkout", help=argparse.SUPPRESS)
     parser.add_argument("formats", nargs="*", help="formats to run (default: all)")
     args = parser.parse_args(argv)
+    if args.checkout:
+        import_checkout(args.checkout)
     if args.measure_file:
         print(json.dumps(measure_file(args.measure_file, args.budget)))
         return 0
+    if args.replay:
+        replay(args.replay[0], args.replay[1], int(args.replay[2]))
+        return 0
+    if args.instructions and not args.baseline:
+        parser.error("--instructions needs --baseline")
     from streamparse import available_formats
 
     sizes = {k: v for k, v in SIZES.items() if not (args.quick and k == "1M")}
@@ -186,6 +261,17 @@ def main(argv: list[str] | None = None) -> int:
         for k in pairs[0][0]:
             now, base = median(p[0][k] for p in pairs), median(p[1][k] for p in pairs)
             text.append(f"| {k} | {now:.2f} | {base:.2f} | {median(p[0][k] / p[1][k] for p in pairs):.2f}× |")
+    if args.instructions:
+        counted = instructions(args.baseline, sizes)
+        text += [
+            "",
+            "The same, counted in machine instructions per delta (valgrind's callgrind; a stream run twice minus "
+            "once; inputs up to 64 KB): the same on any load.",
+            "",
+            "| input | this | baseline | this / baseline |",
+            "|---|---:|---:|---:|",
+        ]
+        text += [f"| {k} | {now:,.0f} | {base:,.0f} | {now / base:.3f}× |" for k, now, base in counted]
     report = "\n".join(text)
     print(report)
     if not args.no_write and not args.quick:
