@@ -115,10 +115,10 @@ class Parser:
         else:
             lane = self._lane
             if lane is not None and text:
-                stop, last, keep, index = lane
-                if stop not in text and (last not in text or text[-1] != last) and len(keep) < KEEP:
-                    keep.append(text)
-                    return [ToolCallDelta(index, text)]
+                # (stop, last, keep, index), indexed: more locals would make every call's frame dearer
+                if lane[0] not in text and (lane[1] not in text or text[-1] != lane[1]) and len(lane[2]) < KEEP:
+                    lane[2].append(text)
+                    return [ToolCallDelta(lane[3], text)]
             quick = self._fast_quick
             if quick is not None and text:
                 events = quick(text)
@@ -144,9 +144,7 @@ class Parser:
                     events = quick(text)  # e.g. a piece wholly inside a JSON string
                     if events is not None:
                         if self._values is None:
-                            self._fast_quick = quick
-                            if self._lane_of is not None:
-                                self._lane = self._lane_of()
+                            self._fast_quick = quick  # and the lane from its second piece: most strings are short
                             return events
                         return self._values.insert(events)
         self._fast = self._fast_quick = self._lane = None  # the machine may change mode or hold text back
