@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamparse import InvalidToolCall, Parser, ToolCallDelta, ToolCallEnd
+from streamparse import Event, InvalidToolCall, Parser, TextDelta, ToolCallDelta, ToolCallEnd
 from streamparse.core.readers.json_calls import string_end
+from streamparse.core.render import render
 
 
 def _by_characters(s: str, i: int, escape: bool) -> tuple[int, bool]:
@@ -105,3 +107,47 @@ def test_a_long_run_of_plain_pieces_in_a_string_argument_keeps_every_character()
             (invalid,) = [e for e in others if isinstance(e, InvalidToolCall)]
             assert invalid.raw == head
             assert deltas == '{"s": "' + value
+
+
+_JSON_FORMATS = ["hermes", "kimi_k2", "deepseek_v3", "mistral", "harmony"]
+
+
+@pytest.mark.parametrize("fmt", _JSON_FORMATS)
+@given(st.text(alphabet='ab\\"\n', max_size=10), st.lists(st.integers(1, 4), min_size=1, max_size=8))
+def test_escapes_in_arguments_stream_the_same_in_any_pieces_in_every_json_format(
+    fmt: str, value: str, sizes: list[int]
+) -> None:
+    text = render(fmt, text="hi", calls=[("f", {"s": value})])
+    pieces, at = [], 0
+    while at < len(text):
+        size = sizes[len(pieces) % len(sizes)]
+        pieces.append(text[at : at + size])
+        at += size
+    parser = Parser(fmt)
+    events = [e for piece in pieces for e in parser.feed(piece)] + parser.close()
+    assert [e.arguments for e in events if isinstance(e, ToolCallEnd)] == [{"s": value}]
+    assert json.loads("".join(e.arguments for e in events if isinstance(e, ToolCallDelta))) == {"s": value}
+
+
+@pytest.mark.parametrize("fmt", _JSON_FORMATS)
+def test_arguments_cut_anywhere_stream_the_same_in_every_json_format(fmt: str) -> None:
+    # The parser's lane for argument text serves both JSON readers (call objects, bare arguments):
+    # escapes cut at every place, and a long plain run past the readers' batch size, must come out
+    # as they do when the text is fed whole.
+    value = 'a\\b "q" \\\\ é\n' * 3 + "plain text " * 120 + '\\"end'
+    text = render(fmt, text="hi", calls=[("f", {"s": value, "n": 3})])
+    whole = Parser(fmt)
+    expected = whole.feed(text) + whole.close()
+    for size in range(1, 6):
+        parser = Parser(fmt)
+        events = [e for i in range(0, len(text), size) for e in parser.feed(text[i : i + size])] + parser.close()
+        ends = [e for e in events if isinstance(e, ToolCallEnd)]
+        assert [e.arguments for e in ends] == [{"s": value, "n": 3}]
+        assert json.loads("".join(e.arguments for e in events if isinstance(e, ToolCallDelta))) == {"s": value, "n": 3}
+        assert _others(events) == _others(expected)
+
+
+def _others(events: list[Event]) -> tuple[str, list[Event]]:
+    """The text, and the events that are not text or argument pieces (their cuts follow the input's)."""
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    return text, [e for e in events if not isinstance(e, (TextDelta, ToolCallDelta))]

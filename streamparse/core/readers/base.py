@@ -38,6 +38,12 @@ KEEP = 256
 costs ~60 bytes a piece)."""
 
 
+def settle(pending: list[str], raw: RawText) -> None:
+    """Join the pieces a reader's quick path (or the parser's lane) kept apart into the block's text."""
+    raw.append("".join(pending))
+    pending.clear()  # the same list: the parser's lane appends to it
+
+
 class Context:
     """What the readers of one stream share."""
 

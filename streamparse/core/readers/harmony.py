@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..events import Event
-from .base import Context, Reader, holds_none
+from .base import Context, Lane, Reader, holds_none
 from .fields import name_error
 from .json_args import JsonArgsReader
 from .text import ReasoningReader, TextReader
@@ -101,6 +101,10 @@ class BodyReader(Reader):
             return None
         self.content = True
         return [event(text=piece)]
+
+    def lane(self) -> Lane | None:  # type: ignore[override]
+        inner = self._inner
+        return inner.lane() if inner.lane is not None else None
 
     def scan(self, s: str, pos: int, out: list[Event]) -> tuple[int, str | None, int]:
         found = self._inner.scan(s, pos, out)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..events import Event, InvalidKind, ToolCallDelta
 from ..jsontext import loads
-from .base import BlockReader, Context, first_non_space
+from .base import KEEP, BlockReader, Context, Lane, first_non_space, settle
 from .json_calls import patterns, string_end
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class JsonArgsReader(BlockReader):
     """One JSON object of arguments; ends by itself at its last brace when other content may follow."""
 
-    __slots__ = ("_depth", "_in_string", "_escape", "_start", "_sent", "_done", "_junk", "_self_end")
+    __slots__ = ("_depth", "_in_string", "_escape", "_start", "_sent", "_done", "_junk", "_self_end", "_pending")
     self_ending = True
 
     def __init__(self, mode: Mode, ctx: Context, opening: str) -> None:
@@ -34,6 +34,7 @@ class JsonArgsReader(BlockReader):
         self._done = False  # the object closed
         self._junk = False
         self._self_end = mode.self_end() is not None
+        self._pending: list[str] = []  # streamed string pieces not yet in the block's text (joined in batches)
         if opening.endswith("{"):  # a literal that ends with the object's brace (`name{`)
             self._depth = 1
             self._start = self._sent = ctx.raw.length - 1
@@ -54,17 +55,44 @@ class JsonArgsReader(BlockReader):
             if quote >= 0:
                 return None  # the string ends here: scan it
             self._escape = escape
+        call = self.ctx.calls.call
+        if call is not None and call.started:  # the common case, inlined
+            pending = self._pending
+            pending.append(piece)
+            if len(pending) >= KEEP:
+                self._settle()
+            return [ToolCallDelta(call.index, piece)]
+        if self._pending:
+            self._settle()
         raw = self.ctx.raw
         raw.append(piece)
         self._sent = raw.length
-        call = self.ctx.calls.call
-        if call is not None and call.started:  # the common case, inlined
-            return [ToolCallDelta(index=call.index, arguments=piece)]
         out: list[Event] = []
         self.ctx.calls.fragment(piece, out)
         return out
 
+    def lane(self) -> Lane | None:  # type: ignore[override]
+        """Inside a string of a started call's arguments: a piece with no quote that does not end on a
+        backslash leaves the string open and nothing escaped."""
+        call = self.ctx.calls.call
+        if self._escape or call is None or not call.started:
+            return None
+        return '"', "\\", self._pending, call.index
+
+    def _settle(self) -> None:
+        """The pieces kept apart go into the block's text; every one of them was streamed."""
+        raw = self.ctx.raw
+        settle(self._pending, raw)
+        self._sent = raw.length
+
+    def close(self, held: str, out: list[Event]) -> str:
+        if self._pending:
+            self._settle()
+        return super().close(held, out)
+
     def scan(self, s: str, pos: int, out: list[Event]) -> tuple[int, str | None, int]:
+        if self._pending:
+            self._settle()
         raw = self.ctx.raw
         base = raw.length - pos
         n = len(s)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..events import Event, InvalidKind, ToolCallDelta
 from ..jsontext import StringDecoder, loads
-from .base import KEEP, BlockReader, Context, Lane, first_non_space
+from .base import KEEP, BlockReader, Context, Lane, first_non_space, settle
 
 if TYPE_CHECKING:
     from ..formats import Mode
@@ -283,10 +283,7 @@ class JsonCallsReader(BlockReader):
         return None if self._escape else self._lane
 
     def _settle(self) -> None:
-        """Put the pieces `quick` took into the block's raw text."""
-        pending = self._pending
-        self.ctx.raw.append("".join(pending))
-        pending.clear()  # the same list: the parser's lane appends to it
+        settle(self._pending, self.ctx.raw)
 
     def close(self, held: str, out: list[Event]) -> str:
         if self._pending:
