@@ -264,3 +264,10 @@ def test_type_names_json_schema_lacks_are_read_as_the_typing_rules_read_them(nam
     schemas = ToolSchemas([{"type": "function", "function": {"name": "f", "parameters": {"properties": {"v": {"type": name}}}}}])
     assert schemas.check("f", {"v": good}) == []
     assert (schemas.check("f", {"v": bad}) == []) is (name == "any")
+
+
+def test_an_object_key_that_reads_as_a_number_stays_a_key_in_the_problem_path() -> None:
+    # The validator reports the key "0" of an object as the number 0; the path must lead to the value.
+    (problem,) = TOOLS.check("plot", {"scores": {"0": None}})
+    assert problem.path == ("scores", "0")
+    assert problem.message == 'arguments.scores["0"]: expected number, got null'

@@ -88,7 +88,7 @@ class ToolSchemas:
             return [SchemaProblem((), f"unknown tool {name!r}", "unknown_tool")]
         if validator.is_valid(arguments):
             return []
-        return [problem for error in validator.iter_errors(arguments) for problem in _problems(error)]
+        return [problem for error in validator.iter_errors(arguments) for problem in _problems(error, arguments)]
 
 
 def call_problem(
@@ -183,13 +183,30 @@ def _choices(values: list[Any]) -> str:
     return ", ".join(repr(v) if isinstance(v, str) else _json(v) for v in values)
 
 
-def _problems(error: jsonschema_rs.ValidationError) -> list[SchemaProblem]:
+def _problems(error: jsonschema_rs.ValidationError, root: Any) -> list[SchemaProblem]:
     """One validator error as problems (one per missing or unexpected property), with their messages."""
-    path: Path = tuple(error.instance_path)
-    return [SchemaProblem(p, f"{_render(p)}: {message}", keyword) for p, message, keyword in _describe(error, path)]
+    path = _located(root, error.instance_path)
+    return [SchemaProblem(p, f"{_render(p)}: {message}", keyword) for p, message, keyword in _describe(error, path, root)]
 
 
-def _describe(error: jsonschema_rs.ValidationError, path: Path) -> list[tuple[Path, str, str]]:
+def _located(root: Any, parts: list[str | int]) -> Path:
+    """The validator's path, each step typed by what it steps into: the validator reports an
+    object's key that reads as a number (``"0"``) as that number."""
+    out: list[str | int] = []
+    value = root
+    for part in parts:
+        if isinstance(value, dict):
+            part = str(part)
+            value = value.get(part)
+        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            value = value[part]
+        else:
+            value = None
+        out.append(part)
+    return tuple(out)
+
+
+def _describe(error: jsonschema_rs.ValidationError, path: Path, root: Any) -> list[tuple[Path, str, str]]:
     kind = error.kind
     keyword = kind.name
     details = kind.as_dict()
@@ -205,18 +222,18 @@ def _describe(error: jsonschema_rs.ValidationError, path: Path) -> list[tuple[Pa
         return [(path, message(value, details), keyword)]
     if keyword in ("anyOf", "oneOf") and "context" in details:
         if not any(not branch for branch in details["context"]):
-            return [(path, _branches(keyword, details["context"], path), keyword)]
+            return [(path, _branches(keyword, details["context"], path, root), keyword)]
         return [(path, f"matches more than one of the {len(details['context'])} alternatives, must match exactly one", keyword)]
     return [(path, error.message, keyword)]  # rarer keywords: the validator's own wording
 
 
-def _branches(keyword: str, context: list[list[jsonschema_rs.ValidationError]], path: Path) -> str:
+def _branches(keyword: str, context: list[list[jsonschema_rs.ValidationError]], path: Path, root: Any) -> str:
     """Why each alternative failed, paths relative to the value: ``matches none of the 2 alternatives (oneOf): ...``."""
     parts = []
     for k, branch in enumerate(context, 1):
         reasons = []
         for sub in branch:
-            for p, message, _ in _describe(sub, tuple(sub.instance_path)):
+            for p, message, _ in _describe(sub, _located(root, sub.instance_path), root):
                 where = _render(p[len(path) :], "").removeprefix(".")
                 reasons.append(f"{where}: {message}" if where else message)
         shown = "; ".join(reasons[:_BRANCH_PROBLEMS]) + ("; …" if len(reasons) > _BRANCH_PROBLEMS else "")
