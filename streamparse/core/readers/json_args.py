@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..events import Event, InvalidKind, ToolCallDelta
 from ..jsontext import loads
 from .base import KEEP, BlockReader, Context, Lane, first_non_space, settle
-from .json_calls import patterns, string_end
+from .json_calls import patterns, string_end, string_lane
 
 if TYPE_CHECKING:
     from ..formats import Mode
@@ -72,12 +72,11 @@ class JsonArgsReader(BlockReader):
         return out
 
     def lane(self) -> Lane | None:  # type: ignore[override]
-        """Inside a string of a started call's arguments: a piece with no quote that does not end on a
-        backslash leaves the string open and nothing escaped."""
+        """Inside a string of a started call's arguments (not while a backslash is pending)."""
         call = self.ctx.calls.call
         if self._escape or call is None or not call.started:
             return None
-        return '"', "\\", self._pending, call.index
+        return string_lane(self._pending, call.index)
 
     def _settle(self) -> None:
         """The pieces kept apart go into the block's text; every one of them was streamed."""

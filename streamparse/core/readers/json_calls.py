@@ -84,6 +84,12 @@ class _Object:
 _STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
 
 
+def string_lane(pending: list[str], index: int) -> Lane:
+    """The parser's lane inside a JSON string of call ``index``'s arguments: a piece with no quote that
+    does not end on a backslash leaves the string open and nothing escaped; it is kept in ``pending``."""
+    return '"', "\\", pending, index
+
+
 def string_end(s: str, i: int, escape: bool) -> tuple[int, bool]:
     """Inside a JSON string from ``s[i]`` (``escape``: the last piece ended on a backslash):
     the index of its closing quote (-1: not in ``s``) and whether ``s`` ends on a backslash."""
@@ -250,7 +256,7 @@ class JsonCallsReader(BlockReader):
             self._streaming = obj if obj.args_start >= 0 else None
         streaming = self._streaming
         self._as_written = index = streaming.index if streaming is not None and streaming.decoder is None else -1
-        self._lane = ('"', "\\", self._pending, index) if index >= 0 else None
+        self._lane = string_lane(self._pending, index) if index >= 0 else None
         return stop, literal, end
 
     def quick(self, piece: str) -> list[Event] | None:  # type: ignore[override]
@@ -278,8 +284,7 @@ class JsonCallsReader(BlockReader):
         return [ToolCallDelta(obj.index, piece)] if piece else []
 
     def lane(self) -> Lane | None:  # type: ignore[override]
-        """Inside a string of arguments streamed as written: a piece with no quote that does not end on a
-        backslash leaves the string open and nothing escaped."""
+        """Inside a string of arguments streamed as written (not while a backslash is pending)."""
         return None if self._escape else self._lane
 
     def _settle(self) -> None:
