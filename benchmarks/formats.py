@@ -146,7 +146,7 @@ def instructions(directory: str, sizes: dict[str, int]) -> list[tuple[str, float
     start-up and imports cancel out: ``(input, this, baseline)``."""
     if shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
-    found = {k: v for k, v in cases("hermes", {k: n for k, n in sizes.items() if n <= 64 * 1024}).items()}
+    found = cases("hermes", {k: n for k, n in sizes.items() if n <= 64 * 1024})
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(found, f)
 
