@@ -420,7 +420,8 @@ async def test_a_cancellation_from_outside_stays_a_cancellation(phase: str) -> N
     # The watchdog cancels the request itself to time it out: someone else's cancellation must not turn into that.
     fault = Fault(headers_delay=30) if phase == "request" else Fault(stall_after=3, stall=30)
     async with Server([Reply("Hello there " * 20, fault=fault)]) as server:
-        async with Client(server.base_url, server.model, timeouts=Timeouts(first_byte=0.1, total=0.15)) as client:
+        # Armed watchdogs that a stalled host cannot reach before the cancellation does.
+        async with Client(server.base_url, server.model, timeouts=Timeouts(first_byte=5, total=5)) as client:
             stream = client.stream("hi")
             if phase == "body":
                 await stream.__anext__()
