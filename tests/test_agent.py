@@ -201,9 +201,11 @@ async def test_tools_overlap_the_response() -> None:
     overlap = sum(min(f.at, end.response) - starts[i] for i, f in finishes.items())
     assert overlap >= 0.95
     assert end.saved >= overlap - 0.01  # the runner's own account agrees
-    # The two streams run side by side; 0.1 s covers their jitter against each other.
-    assert end.wall <= base_wall - overlap + 0.1, (end, base_response, base_wall)
-    assert base_wall - base_response >= 1.0  # the baseline's tools ran after its response
+    # With the tools run during the response the turn ends with it; the baseline's tools ran after its
+    # response. Each run is judged against its own response, not the other's: a loaded host stretches
+    # the streamed run's tools, which share its loop, more than the baseline's.
+    assert end.wall - end.response <= 0.1, (end, base_response, base_wall)
+    assert base_wall - base_response >= 1.0
 
 
 # -- how each call ends ---------------------------------------------------------------------
@@ -365,10 +367,19 @@ async def test_caller_cancelled_cancels_everything() -> None:
     cancelled.clear()
     reply = "Looking." + call("hang", {"label": "timeout"}) + " and a long explanation" * 50
     hang_long = Tool(hang.function, timeout=math.inf)
+    started = asyncio.Event()
+
+    async def consume() -> None:
+        async for event in Agent(client, [hang_long]).run("go"):
+            if type(event) is ToolStarted:
+                started.set()
+
     async with Server([reply], delay=0.005) as server, Client(server.base_url, server.model) as client:
-        run = Agent(client, [hang_long]).run("go")
-        with pytest.raises(asyncio.TimeoutError):
-            await asyncio.wait_for(collect(run), 0.3)
+        caller = asyncio.create_task(consume())
+        await asyncio.wait_for(started.wait(), 10)  # cancelled once the tool runs, however slow the host
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
         assert agent_tasks() == []
     assert cancelled == ["timeout"]
 

@@ -173,7 +173,8 @@ def test_sigint_stops_within_two_seconds_then_resume_finishes(tmp_path: Path) ->
         assert "Successful requests:" in stdout and "interrupted" in stderr
         first = read_records(str(out))
         statuses = [r.status for r in first]
-        assert statuses.count("cancelled") == 3 and statuses.count("ok") >= 3
+        # every slot is mid-stream unless a stalled host woke between one request's end and the next's start
+        assert set(statuses) == {"ok", "cancelled"} and 1 <= statuses.count("cancelled") <= 3 and statuses.count("ok") >= 3
         cancelled = {r.id for r in first if r.status == "cancelled"}
         assert any(r.content for r in first if r.status == "cancelled")  # what arrived is kept
         before = len(server.requests)
