@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamparse import Event, InvalidToolCall, Parser, TextDelta, ToolCallDelta, ToolCallEnd
+from streamparse import Event, InvalidToolCall, Parser, ToolCallDelta, ToolCallEnd
 from streamparse.core.readers.json_calls import string_end
 from streamparse.core.render import render
+
+from .helpers import merge, run
 
 
 def _by_characters(s: str, i: int, escape: bool) -> tuple[int, bool]:
@@ -35,26 +37,6 @@ def test_string_end_agrees_with_a_character_reading(s: str, data: st.DataObject)
     assert string_end(s, i, escape) == _by_characters(s, i, escape)
 
 
-@given(st.text(alphabet='ab\\"\n', max_size=10), st.lists(st.integers(1, 4), min_size=1, max_size=8))
-def test_a_string_argument_of_backslashes_and_quotes_streams_the_same_in_any_pieces(
-    value: str, sizes: list[int]
-) -> None:
-    # Pieces wholly inside the string take the parser's quick path, which tracks a trailing
-    # backslash on its own when the piece holds no quote.
-    text = '<tool_call>{"name": "f", "arguments": {"s": ' + json.dumps(value) + "}}</tool_call>"
-    pieces, at = [], 0
-    while at < len(text):
-        size = sizes[len(pieces) % len(sizes)]
-        pieces.append(text[at : at + size])
-        at += size
-    parser = Parser("hermes")
-    streamed = [e for piece in pieces for e in parser.feed(piece)] + parser.close()
-    ends = [e for e in streamed if isinstance(e, ToolCallEnd)]
-    assert [e.arguments for e in ends] == [{"s": value}]
-    deltas = "".join(e.arguments for e in streamed if isinstance(e, ToolCallDelta))
-    assert json.loads(deltas) == {"s": value}
-
-
 def test_a_long_string_argument_in_small_pieces_keeps_every_character_of_the_call() -> None:
     # The quick path keeps its pieces apart and hands them to the block's text in batches:
     # the whole call, complete or cut off, must still be there character for character.
@@ -72,9 +54,9 @@ def test_a_long_string_argument_in_small_pieces_keeps_every_character_of_the_cal
             assert invalid.raw == head
 
 
-def _fed(pieces: list[str]) -> tuple[list[object], str]:
-    parser = Parser("hermes")
-    events = [e for piece in pieces for e in parser.feed(piece)] + parser.close()
+def _fed(pieces: list[str], fmt: str = "hermes") -> tuple[list[Event], str]:
+    """The events that are not argument pieces, and the argument pieces joined."""
+    events = run(pieces, fmt)
     return [e for e in events if not isinstance(e, ToolCallDelta)], "".join(
         e.arguments for e in events if isinstance(e, ToolCallDelta)
     )
@@ -98,8 +80,7 @@ def test_a_long_run_of_plain_pieces_in_a_string_argument_keeps_every_character()
     value = "".join(f"w{i % 10}é " for i in range(3000))
     head = '<tool_call>{"name": "f", "arguments": {"s": "' + value
     for text, complete in ((head + '"}}</tool_call>', True), (head, False)):
-        pieces = [text[i : i + 4] for i in range(0, len(text), 4)]
-        others, deltas = _fed(pieces)
+        others, deltas = _fed([text[i : i + 4] for i in range(0, len(text), 4)])
         if complete:
             assert [e.arguments for e in others if isinstance(e, ToolCallEnd)] == [{"s": value}]
             assert json.loads(deltas) == {"s": value}
@@ -114,19 +95,20 @@ _JSON_FORMATS = ["hermes", "kimi_k2", "deepseek_v3", "mistral", "harmony"]
 
 @pytest.mark.parametrize("fmt", _JSON_FORMATS)
 @given(st.text(alphabet='ab\\"\n', max_size=10), st.lists(st.integers(1, 4), min_size=1, max_size=8))
-def test_escapes_in_arguments_stream_the_same_in_any_pieces_in_every_json_format(
+def test_a_string_argument_of_backslashes_and_quotes_streams_the_same_in_any_pieces(
     fmt: str, value: str, sizes: list[int]
 ) -> None:
+    # Pieces wholly inside the string take the quick path, or the parser's lane past it, which track
+    # a trailing backslash on their own when the piece holds no quote.
     text = render(fmt, text="hi", calls=[("f", {"s": value})])
     pieces, at = [], 0
     while at < len(text):
         size = sizes[len(pieces) % len(sizes)]
         pieces.append(text[at : at + size])
         at += size
-    parser = Parser(fmt)
-    events = [e for piece in pieces for e in parser.feed(piece)] + parser.close()
-    assert [e.arguments for e in events if isinstance(e, ToolCallEnd)] == [{"s": value}]
-    assert json.loads("".join(e.arguments for e in events if isinstance(e, ToolCallDelta))) == {"s": value}
+    others, deltas = _fed(pieces, fmt)
+    assert [e.arguments for e in others if isinstance(e, ToolCallEnd)] == [{"s": value}]
+    assert json.loads(deltas) == {"s": value}
 
 
 @pytest.mark.parametrize("fmt", _JSON_FORMATS)
@@ -136,18 +118,9 @@ def test_arguments_cut_anywhere_stream_the_same_in_every_json_format(fmt: str) -
     # as they do when the text is fed whole.
     value = 'a\\b "q" \\\\ é\n' * 3 + "plain text " * 120 + '\\"end'
     text = render(fmt, text="hi", calls=[("f", {"s": value, "n": 3})])
-    whole = Parser(fmt)
-    expected = whole.feed(text) + whole.close()
+    expected = merge(run([text], fmt))
     for size in range(1, 6):
-        parser = Parser(fmt)
-        events = [e for i in range(0, len(text), size) for e in parser.feed(text[i : i + size])] + parser.close()
-        ends = [e for e in events if isinstance(e, ToolCallEnd)]
-        assert [e.arguments for e in ends] == [{"s": value, "n": 3}]
+        events = run([text[i : i + size] for i in range(0, len(text), size)], fmt)
+        assert [e.arguments for e in events if isinstance(e, ToolCallEnd)] == [{"s": value, "n": 3}]
         assert json.loads("".join(e.arguments for e in events if isinstance(e, ToolCallDelta))) == {"s": value, "n": 3}
-        assert _others(events) == _others(expected)
-
-
-def _others(events: list[Event]) -> tuple[str, list[Event]]:
-    """The text, and the events that are not text or argument pieces (their cuts follow the input's)."""
-    text = "".join(e.text for e in events if isinstance(e, TextDelta))
-    return text, [e for e in events if not isinstance(e, (TextDelta, ToolCallDelta))]
+        assert merge(events) == expected
