@@ -167,7 +167,9 @@ class JsonCallsReader(BlockReader):
         self._plain = False  # inside a string, nothing pending: `quick` may take a piece with no `"` or `\`
         self._streaming: _Object | None = None  # ... and that string is in arguments, streamed
         self._as_written = -1  # ... as written (not decoded): the call's index
-        self._lane: Lane | None = None  # ... and the parser's path past `quick` (see `lane`)
+        # ... and the parser's path past `quick` (see `lane`), built once per scan: the parser asks again
+        # after every piece the lane refused, and building it each time cost source code 3 % more.
+        self._lane: Lane | None = None
         # Pieces `quick` took, not yet in the block's raw text: appending there counts its length,
         # which cost a fifth of a piece's time; they go in, joined, before anything reads it.
         self._pending: list[str] = []
