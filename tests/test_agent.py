@@ -365,23 +365,23 @@ async def test_caller_leaving_early_cancels_everything() -> None:
 
 async def test_caller_cancelled_cancels_everything() -> None:
     cancelled.clear()
-    reply = "Looking." + call("hang", {"label": "timeout"}) + " and a long explanation" * 50
+    reply = "Looking." + call("hang", {"label": "caller"}) + " and a long explanation" * 50
     hang_long = Tool(hang.function, timeout=math.inf)
     started = asyncio.Event()
-
-    async def consume() -> None:
-        async for event in Agent(client, [hang_long]).run("go"):
-            if type(event) is ToolStarted:
-                started.set()
-
     async with Server([reply], delay=0.005) as server, Client(server.base_url, server.model) as client:
+
+        async def consume() -> None:
+            async for event in Agent(client, [hang_long]).run("go"):
+                if type(event) is ToolStarted:
+                    started.set()
+
         caller = asyncio.create_task(consume())
         await asyncio.wait_for(started.wait(), 10)  # cancelled once the tool runs, however slow the host
         caller.cancel()
         with pytest.raises(asyncio.CancelledError):
             await caller
         assert agent_tasks() == []
-    assert cancelled == ["timeout"]
+    assert cancelled == ["caller"]
 
 
 async def self_cancelling() -> str:

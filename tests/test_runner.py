@@ -40,6 +40,7 @@ from streamparse.server import Fault, Reply, Server
 from streamparse.server.pieces import Chunking
 from streamparse.wire.folding import ChunkFolder
 
+from .helpers import best_of
 from .test_client import raw_server
 
 ONE_CHAR = Chunking(min_piece=1, max_piece=1, max_multi=1, multi=0, empty=0, whole_tag=0)
@@ -203,18 +204,16 @@ async def _stamp_lags(streams: int) -> list[float]:
 
 @pytest.mark.parametrize("streams", [1, 64])
 async def test_stamp_lag_behind_server_writes(streams: int) -> None:
-    # About a millisecond (the target); the bound leaves room for a loaded CI machine, while a stamp
-    # taken after decoding or after the consumer's turn would be far above it. A host busy with other
-    # processes delays every wake-up, so the best of three runs is judged: a late stamp is late in each.
-    medians = []
-    for _ in range(3):
+    async def median_lag() -> float:
         lags = await _stamp_lags(streams)
         assert len(lags) == 20 * streams
         assert min(lags) >= 0
-        medians.append(statistics.median(lags))
-        if medians[-1] < 2.5:
-            break
-    assert min(medians) < 2.5, f"p50 stamp lag per run {medians} ms"
+        return statistics.median(lags)
+
+    # About a millisecond (the target); the bound leaves room for a loaded CI machine, while a stamp
+    # taken after decoding or after the consumer's turn would be far above it.
+    ok, medians = await best_of(3, median_lag, lambda median: median < 2.5)
+    assert ok, f"p50 stamp lag per run {medians} ms"
 
 
 def test_a_timeline_from_sglang_shaped_chunks_and_a_bare_call_id() -> None:
